@@ -1,0 +1,78 @@
+"""The run summary printed by `seam run` / `make demo`, read back from the warehouse."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from include.warehouse.schema import extract_runs, pipeline_runs, quarantine
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def latest_stages(conn: sa.Connection, since: datetime | None = None) -> dict[str, dict[str, Any]]:
+    query = sa.select(pipeline_runs).order_by(pipeline_runs.c.started_at)
+    if since is not None:
+        query = query.where(pipeline_runs.c.started_at >= since)
+    stages: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(query).mappings():
+        stats = json.loads(row["stats"]) if row["stats"] else {}
+        stages[row["stage"]] = {**dict(row), "stats": stats}
+    return stages
+
+
+def render(engine: sa.Engine, since: datetime | None = None) -> str:
+    with engine.connect() as conn:
+        stages = latest_stages(conn, since)
+        pulled = conn.execute(sa.select(extract_runs.c.source, extract_runs.c.stream, extract_runs.c.rows_read,
+                                        extract_runs.c.pages, extract_runs.c.status, extract_runs.c.cursor_to)
+                              .where(extract_runs.c.run_id.in_([s["run_id"] for k, s in stages.items()
+                                                                if k.startswith("extract_")]))
+                              .order_by(extract_runs.c.source, extract_runs.c.stream)).all()
+        reasons = conn.execute(sa.select(quarantine.c.source, quarantine.c.reason, sa.func.count())
+                               .group_by(quarantine.c.source, quarantine.c.reason)
+                               .order_by(sa.func.count().desc()).limit(8)).all()
+    out = ["", "Rows pulled (this run)", table(["source.stream", "rows", "pages", "status", "cursor now"],
+                                               [(f"{s}.{st}", n, p, status, c) for s, st, n, p, status, c in pulled])]
+    stage_stats = stages.get("stage", {}).get("stats", {}).get("result", {})
+    recon = stage_stats.get("reconciliation", [])
+    out += ["", "Staging reconciliation (raw = staged + quarantined + tombstones)",
+            table(["source.stream", "raw", "staged", "quarantined", "tombstones"],
+                  [(f"{r['source']}.{r['stream']}", r["raw"], r["staged"], r["quarantined"], r["tombstones"])
+                   for r in recon])]
+    if reasons:
+        out += ["", "Top quarantine reasons", table(["source", "reason", "rows"], reasons)]
+    resolved = stages.get("resolve", {}).get("stats", {}).get("result", {})
+    if resolved:
+        out += ["", "Identity resolution", table(["measure", "value"], [
+            ("source contact records", resolved["source_records"]),
+            ("unified customers", resolved["customers"]),
+            ("duplicates merged", resolved["duplicates_merged"]),
+            ("customers in 2+ sources", resolved["multi_source_customers"]),
+            ("largest cluster (records)", resolved["largest_cluster"]),
+            ("orders / without customer", f"{resolved['orders']} / {resolved['orders_without_customer']}"),
+        ])]
+    sizes = stages.get("segments", {}).get("stats", {}).get("result", {})
+    if sizes:
+        out += ["", "Segments", table(["segment", "members"], sorted(sizes.items()))]
+    pushes = [(k.removeprefix("push_"), v["stats"].get("result", {})) for k, v in stages.items()
+              if k.startswith("push_")]
+    if pushes:
+        out += ["", "Pushed to destinations", table(
+            ["destination", "in audience", "added", "removed", "unchanged", "failed", "no consent", "not in list"],
+            [(d, p.get("wanted"), p.get("added"), p.get("removed"), p.get("unchanged"), p.get("failed"),
+              p.get("skipped_no_consent"), p.get("skipped_not_in_audience")) for d, p in pushes])]
+    out += ["", "Wall time per stage", table(["stage", "status", "seconds"],
+                                            [(k, v["status"], v["stats"].get("seconds")) for k, v in stages.items()])]
+    return "\n".join(out)

@@ -1,0 +1,53 @@
+"""The one warehouse writer: idempotent upserts and whole-table replacement, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+BATCH = 1000
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int = BATCH) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def upsert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
+                keep_on_update: Iterable[str] = (), only_if_changed: str | None = None) -> int:
+    """Insert rows, updating existing ones on the primary key.
+
+    Columns in keep_on_update keep their old value; with only_if_changed, an existing row is left
+    untouched unless that column (e.g. a payload hash) differs, so re-reads do not churn the table.
+    """
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        insert = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:
+        raise NotImplementedError(f"warehouse dialect {dialect!r} is not supported (use SQLite or PostgreSQL)")
+    keys = [c.name for c in table.primary_key.columns]
+    keep = set(keep_on_update) | set(keys)
+    for chunk in _chunks(rows):
+        stmt = insert(table).values(list(chunk))
+        updates = {c: stmt.excluded[c] for c in chunk[0] if c not in keep}
+        where = table.c[only_if_changed] != stmt.excluded[only_if_changed] if only_if_changed else None
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates, where=where) if updates else \
+            stmt.on_conflict_do_nothing(index_elements=keys)
+        conn.execute(stmt)
+    return len(rows)
+
+
+def replace_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
+                 where: sa.ColumnElement[bool] | None = None) -> int:
+    """Replace the table's rows (or those matching where) with rows, atomically within the caller's transaction."""
+    conn.execute(table.delete() if where is None else table.delete().where(where))
+    for chunk in _chunks(rows):
+        conn.execute(table.insert(), list(chunk))
+    return len(rows)

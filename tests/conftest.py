@@ -1,0 +1,68 @@
+"""Shared fixtures: warehouses on SQLite and (when it answers) PostgreSQL, and the MariaDB probe."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+# Airflow reads its config at first import: point it at a throwaway home before any test imports it.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="seam-test-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+PG_ADMIN_URL = os.environ.get("SEAM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("SEAM_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def _reachable(host: str, port: int) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return None
+    except OSError as exc:
+        return str(exc)
+
+
+def postgres_url(name: str) -> str:
+    """A fresh, empty PostgreSQL database for this test session, or skip with the reason."""
+    problem = _reachable("127.0.0.1", 5432)
+    if problem:
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {problem}")
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def mariadb_url(name: str) -> str:
+    problem = _reachable("127.0.0.1", 3306)
+    if problem:
+        pytest.skip(f"MariaDB not reachable at 127.0.0.1:3306: {problem}")
+    admin = sa.create_engine(MARIADB_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    admin.dispose()
+    return MARIADB_URL.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    return postgres_url(f"seam_test_wh_{os.getpid()}")
+
+
+@pytest.fixture
+def engine(warehouse_url):
+    from include.warehouse import get_engine, migrate
+
+    eng = get_engine(warehouse_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()
