@@ -13,7 +13,7 @@ def connection_id(system: str) -> str:
     return f"seam_{system}"
 
 
-def open_source(system: str, conn: Connection | None = None) -> Any:
+def open_source(system: str, conn: Connection | None = None, **options: Any) -> Any:
     """A ready connector for `system`, with credentials resolved from its Airflow connection."""
     conn = conn or get_connection(connection_id(system))
     if system == "woocommerce":
@@ -26,4 +26,4 @@ def open_source(system: str, conn: Connection | None = None) -> Any:
         from connectors.legacy_crm import LegacyCrm as cls
     else:
         raise KeyError(f"unknown system {system!r}; known: {SOURCES}")
-    return cls(conn)
+    return cls(conn, **options)

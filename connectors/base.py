@@ -8,7 +8,7 @@ include/extract.py drives `read_pages` and owns state and writes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -83,8 +83,9 @@ class HttpSource:
     name: ClassVar[str]
     streams: ClassVar[tuple[Stream, ...]]
 
-    def __init__(self, conn: Connection, session: requests.Session | None = None):
+    def __init__(self, conn: Connection, session: requests.Session | None = None, page_size: int | None = None):
         self.conn = conn
+        self.page_size = page_size  # overrides every stream's page size (tests, tuning)
         self.session = session or make_session()
         self.configure_session(self.session)
 
@@ -145,7 +146,8 @@ class HttpSource:
     def read_pages(self, stream_name: str, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of records changed since `since` (all when None), page by page."""
         stream = self.stream(stream_name)
-        params: dict[str, Any] | None = {**stream.params, **stream.paginator.first()}
+        paginator = replace(stream.paginator, size=self.page_size) if self.page_size else stream.paginator
+        params: dict[str, Any] | None = {**stream.params, **paginator.first()}
         if since is not None:
             params.update(self.cursor_params(stream, since))
         while params is not None:
@@ -157,4 +159,4 @@ class HttpSource:
             else:
                 records_kept = records
             yield records_kept
-            params = stream.paginator.next(params, response, records)
+            params = paginator.next(params, response, records)

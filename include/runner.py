@@ -35,12 +35,8 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def sandbox_connections(sandbox_dir: Path | None = None) -> dict[str, str]:
-    """AIRFLOW_CONN_SEAM_* for the running sandbox, unless the environment already defines them."""
-    state_file = (sandbox_dir or data_dir() / "sandbox") / "sandbox.json"
-    if not state_file.exists():
-        return {}
-    systems = json.loads(state_file.read_text())["systems"]
+def connections_for(systems: dict[str, dict[str, str]]) -> dict[str, str]:
+    """AIRFLOW_CONN_SEAM_* values (Airflow's JSON form) for the systems a sandbox reports."""
     conns = {
         "woocommerce": {"conn_type": "http", "host": systems["woocommerce"]["base_url"],
                         "login": systems["woocommerce"]["consumer_key"],
@@ -53,8 +49,16 @@ def sandbox_connections(sandbox_dir: Path | None = None) -> dict[str, str]:
                        "extra": {"realm_id": systems["quickbooks"]["realm_id"]}},
         "legacy_crm": {"conn_type": "generic", "host": systems["legacy_crm"]["url"]},
     }
-    return {f"AIRFLOW_CONN_SEAM_{name.upper()}": json.dumps(value) for name, value in conns.items()
-            if f"AIRFLOW_CONN_SEAM_{name.upper()}" not in os.environ}
+    return {f"AIRFLOW_CONN_SEAM_{name.upper()}": json.dumps(value) for name, value in conns.items()}
+
+
+def sandbox_connections(sandbox_dir: Path | None = None) -> dict[str, str]:
+    """Connections for the running sandbox, except those the environment already defines."""
+    state_file = (sandbox_dir or data_dir() / "sandbox") / "sandbox.json"
+    if not state_file.exists():
+        return {}
+    conns = connections_for(json.loads(state_file.read_text())["systems"])
+    return {k: v for k, v in conns.items() if k not in os.environ}
 
 
 def ensure_metadata_db(env: dict[str, str]) -> None:

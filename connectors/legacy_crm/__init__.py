@@ -93,7 +93,8 @@ class LegacyCrm:
     name = "legacy_crm"
     streams = (SqlStream("contacts"),)
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, page_size: int | None = None):
+        self.page_size = page_size or PAGE_SIZE
         url = conn.extra.get("url") or conn.host
         if "://" not in url:
             raise SourceError(self.name, None, "connection host must be an SQLAlchemy URL, e.g. mysql+pymysql://…")
@@ -131,7 +132,7 @@ class LegacyCrm:
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(CONTACTS_SQL, {"since": position[0], "after_id": position[1],
-                                                   "limit": PAGE_SIZE}).mappings().all()
+                                                   "limit": self.page_size}).mappings().all()
                 if not rows:
                     return
                 ids = [row["id"] for row in rows]
@@ -152,6 +153,6 @@ class LegacyCrm:
                 doc["account_name"] = accounts.get(row["id"])
                 page.append(doc)
             yield page
-            if len(rows) < PAGE_SIZE:
+            if len(rows) < self.page_size:
                 return
             position = (_as_naive_utc(rows[-1]["seam_cursor"]), rows[-1]["id"])
