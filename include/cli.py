@@ -21,16 +21,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     directory = _sandbox_dir(args)
     if args.action == "up":
-        if args.foreground:
+        if args.foreground:  # containers: generate if needed, then serve in this process
             from sandbox.serve import main as serve
 
-            argv = ["--dir", str(directory), "--host", args.host, "--foreground"]
-            if args.ports:
-                argv += ["--ports", args.ports]
-            control.up(directory, people=args.people, seed=args.seed, reset=args.reset, start=False) \
-                if hasattr(control, "prepare") is False else control.prepare(directory, args.people, args.seed,
-                                                                             args.reset)
-            return serve(argv) or 0
+            control.prepare(directory, args.people, args.seed, args.reset, os.environ.get("LEGACY_CRM_URL"))
+            argv = ["--dir", str(directory), "--host", args.host] + (["--ports", args.ports] if args.ports else [])
+            return serve(argv)
         state = control.up(directory, people=args.people, seed=args.seed, reset=args.reset,
                            legacy_crm_url=os.environ.get("LEGACY_CRM_URL"), host=args.host)
         print(f"sandbox up ({state['people']} people, seed {state['seed']}) in {directory}")

@@ -66,7 +66,7 @@ def map_raw(engine: sa.Engine, run_id: str) -> dict[str, Any]:
                                  "quarantined_at": now} for p in hard)
                 counts[(source, stream, "quarantined")] += 1
                 continue
-            row = {**base, **row}
+            row = {**dict.fromkeys(TARGETS[entity].columns.keys()), **base, **row}
             row["email_match_key"] = email_match_key(row.get("email"))
             rows[entity].append(row)
     return {"rows": rows, "rejected": rejected, "counts": counts, "warnings": warnings, "now": now}

@@ -20,8 +20,11 @@ def subscriber_hash(email: str) -> str:
 class Mailchimp(HttpSource):
     name = "mailchimp"
     streams = (
+        # Tags are excluded: changing them does not move last_changed, so an incremental pull cannot
+        # track them; what Seam tagged is held in sync_state instead.
         Stream("members", "lists/{list_id}/members", primary_key="id", cursor_field="last_changed",
                records_path="members", cursor_param="since_last_changed",
+               params={"exclude_fields": "members.tags,members.tags_count,_links"},
                paginator=OffsetCount(offset_param="offset", size_param="count", size=1000, total_path="total_items")),
     )
 
