@@ -70,7 +70,7 @@ def _env_name(conn_id: str) -> str:
     return "AIRFLOW_CONN_" + conn_id.upper()
 
 
-def _parse_env_connection(conn_id: str, raw: str) -> Connection:
+def parse_connection(conn_id: str, raw: str) -> Connection:
     raw = raw.strip()
     if raw.startswith("{"):
         try:
@@ -106,7 +106,7 @@ def _parse_env_connection(conn_id: str, raw: str) -> Connection:
 def get_connection(conn_id: str) -> Connection:
     raw = os.environ.get(_env_name(conn_id))
     if raw:
-        return _parse_env_connection(conn_id, raw)
+        return parse_connection(conn_id, raw)
     try:
         from airflow.sdk import BaseHook  # only inside a scheduler deployment
 

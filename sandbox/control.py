@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from sandbox.generator import generate_sandbox
+from sandbox.generator import VERSION, generate_sandbox
 
 
 def _alive(pid: int) -> bool:
@@ -41,7 +41,8 @@ def prepare(data_dir: Path, people: int = 2000, seed: int = 7, reset: bool = Fal
         done = json.loads(generation.read_text())
         crm = json.loads((data_dir / "credentials.json").read_text())["legacy_crm"]["url"]
         wanted_crm = legacy_crm_url or f"sqlite:///{data_dir / 'legacy_crm.db'}"
-        if done["people"] == people and done["seed"] == seed and crm == wanted_crm:
+        same = (done.get("version"), done["people"], done["seed"], crm) == (VERSION, people, seed, wanted_crm)
+        if same:
             return False
     down(data_dir)
     generate_sandbox(data_dir, people=people, seed=seed, legacy_crm_url=legacy_crm_url)

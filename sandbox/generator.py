@@ -21,6 +21,7 @@ from sandbox import legacy_crm, store, systems
 from sandbox.population import ANCHOR, make_people
 
 STORES = ("woocommerce", "mailchimp", "quickbooks")
+VERSION = 2  # bump when the generated data changes shape, so `seam sandbox up` regenerates
 SHARES = {"mailchimp": 0.6, "woocommerce": 0.55, "legacy_crm": 0.4, "quickbooks": 0.3}
 
 
@@ -77,7 +78,7 @@ def generate_sandbox(out_dir: Path, people: int = 2000, seed: int = 7,
         writer = csv.DictWriter(fh, ["source", "stream", "record_id", "person_id", "household_id", "defect"])
         writer.writeheader()
         writer.writerows(truth)
-    (out_dir / "generation.json").write_text(json.dumps({"people": people, "seed": seed, "counts": counts,
+    (out_dir / "generation.json").write_text(json.dumps({"version": VERSION, "people": people, "seed": seed, "counts": counts,
                                                          "anchor": ANCHOR.isoformat()}, indent=2))
     return counts
 

@@ -132,7 +132,8 @@ class CrmBuilder:
         email_id = self._uuid()
         opted = rng.random() < 0.10
         changed = modified + timedelta(days=rng.randint(1, 60)) if opted else modified
-        changed = min(changed, ANCHOR)
+        changed = changed if changed < ANCHOR else ANCHOR - timedelta(minutes=rng.randint(30, 8000))
+        changed = max(changed, modified)
         self.rows["email_addresses"].append({
             "id": email_id, "email_address": email, "email_address_caps": email.strip().upper(),
             "invalid_email": 0, "opt_out": int(opted), "date_created": _naive(created),

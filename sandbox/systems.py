@@ -19,6 +19,11 @@ def _between(rng: random.Random, start: datetime, end: datetime = ANCHOR) -> dat
     return (start + timedelta(seconds=rng.randint(0, span))).replace(microsecond=0)
 
 
+def _capped(moment: datetime, rng: random.Random) -> datetime:
+    """Keep follow-up events (edits, payments) before the anchor without piling them up on it."""
+    return moment if moment < ANCHOR else ANCHOR - timedelta(minutes=rng.randint(30, 6 * 24 * 60))
+
+
 def _truth(truth: list, source: str, stream: str, record_id: Any, person: Person, defect: str = "") -> None:
     truth.append({"source": source, "stream": stream, "record_id": str(record_id), "person_id": person.person_id,
                   "household_id": person.household_id, "defect": defect})
@@ -100,7 +105,7 @@ class WooCommerceBuilder:
         for _ in range(count):
             self.next_order += 1
             created = _between(rng, start, end)
-            modified = min(ANCHOR, created + timedelta(hours=rng.randint(0, 240)))
+            modified = max(created, _capped(created + timedelta(hours=rng.randint(0, 240)), rng))
             items = []
             for n in range(rng.randint(1, 3)):
                 name, price = rng.choice(names.PRODUCTS)
@@ -245,7 +250,7 @@ class QuickBooksBuilder:
         for _ in range(rng.randint(1, 8)):
             invoice_id = str(len(self.invoices) + 5001)
             created = _between(rng, since)
-            updated = min(ANCHOR, created + timedelta(days=rng.randint(0, 20)))
+            updated = max(created, _capped(created + timedelta(days=rng.randint(0, 20)), rng))
             lines, total = [], 0.0
             for n in range(rng.randint(1, 3)):
                 name, price = rng.choice(names.PRODUCTS)
@@ -268,7 +273,7 @@ class QuickBooksBuilder:
             self.invoices.append(body)
             _truth(truth, "quickbooks", "Invoice", invoice_id, person, defect)
             if paid:
-                paid_at = min(ANCHOR, updated + timedelta(days=rng.randint(0, 10)))
+                paid_at = max(updated, _capped(updated + timedelta(days=rng.randint(0, 10)), rng))
                 self.payments.append({"Id": str(len(self.payments) + 9001), "SyncToken": "0",
                                       "TotalAmt": body["TotalAmt"], "CustomerRef": body["CustomerRef"],
                                       "TxnDate": paid_at.astimezone(COMPANY_TZ).date().isoformat(),

@@ -66,3 +66,45 @@ def engine(warehouse_url):
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def sandbox_env(tmp_path_factory):
+    """A generated sandbox (300 people) with its HTTP servers running, shared by the connector tests."""
+    from sandbox.generator import generate_sandbox
+    from sandbox.servers import start_servers
+
+    directory = tmp_path_factory.mktemp("sandbox")
+    generate_sandbox(directory, people=300, seed=3)
+    handle = start_servers(directory)
+    yield {"dir": directory, "systems": handle.systems}
+    handle.stop()
+
+
+@pytest.fixture
+def sandbox_copy(tmp_path):
+    """A private sandbox a test may change (touch records), with its own servers."""
+    from sandbox.generator import generate_sandbox
+    from sandbox.servers import start_servers
+
+    generate_sandbox(tmp_path / "sandbox", people=150, seed=5)
+    handle = start_servers(tmp_path / "sandbox")
+    yield {"dir": tmp_path / "sandbox", "systems": handle.systems}
+    handle.stop()
+
+
+def connection_for(system: str, systems: dict, **overrides):
+    """The Connection a deployment would configure for this sandbox system (fields overridable)."""
+    from dataclasses import replace
+
+    from include.config import parse_connection
+    from include.runner import connections_for
+
+    conn = parse_connection(f"seam_{system}", connections_for(systems)[f"AIRFLOW_CONN_SEAM_{system.upper()}"])
+    return replace(conn, **overrides)
+
+
+def truth_count(directory, source: str, stream: str) -> int:
+    from include.evaluation import load_truth
+
+    return sum(1 for s, st, _r in load_truth(directory / "ground_truth.csv") if (s, st) == (source, stream))

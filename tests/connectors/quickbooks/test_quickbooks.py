@@ -1,0 +1,38 @@
+"""QuickBooks specifics: the query language, inactive customers, Fault errors in both casings."""
+
+import pytest
+
+from connectors import open_source
+from connectors.http import SourceError
+from tests.conftest import connection_for
+
+
+def test_inactive_customers_are_included(sandbox_env):
+    source = open_source("quickbooks", connection_for("quickbooks", sandbox_env["systems"]))
+    actives = {c["Active"] for page in source.read_pages("customers", None) for c in page}
+    assert actives == {True, False}
+    plain = source.get("query", params={"query": "SELECT COUNT(*) FROM Customer"}).json()
+    everyone = source.get("query", params={"query": "select count(*) from Customer where Active IN (true, false)"})
+    assert plain["QueryResponse"]["totalCount"] < everyone.json()["QueryResponse"]["totalCount"]
+
+
+def test_query_errors_and_limits_are_faults(sandbox_env):
+    source = open_source("quickbooks", connection_for("quickbooks", sandbox_env["systems"]))
+    with pytest.raises(SourceError, match="400: Error parsing query"):
+        source.get("query", params={"query": "SELECT * FROM Customer WHERE Nonsense ~ 1"})
+    with pytest.raises(SourceError, match="400: Error parsing query"):
+        source.get("query", params={"query": "SELECT * FROM Customer MAXRESULTS 5000"})
+
+
+def test_expired_token_message_is_read_from_the_lowercase_fault(sandbox_env):
+    source = open_source("quickbooks", connection_for("quickbooks", sandbox_env["systems"], password="expired"))
+    with pytest.raises(SourceError, match="401: message=AuthenticationFailed.*Token expired"):
+        source.check()
+
+
+def test_time_filter_compares_instants_across_offsets(sandbox_env):
+    source = open_source("quickbooks", connection_for("quickbooks", sandbox_env["systems"]))
+    q = "SELECT COUNT(*) FROM Invoice WHERE MetaData.LastUpdatedTime >= '{}'"
+    utc = source.get("query", params={"query": q.format("2026-06-01T07:00:00Z")}).json()
+    pacific = source.get("query", params={"query": q.format("2026-06-01T00:00:00-07:00")}).json()
+    assert utc == {**pacific, "time": utc["time"]}
