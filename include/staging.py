@@ -25,6 +25,10 @@ from include.warehouse.schema import quarantine, raw_records, stg_contacts, stg_
 TARGETS = {"contact": stg_contacts, "order": stg_orders}
 
 
+class ReconciliationError(RuntimeError):
+    """Rows went missing between raw and staging: a bug, never data to publish."""
+
+
 def _key(source: str, stream: str, record_id: str) -> str:
     return f"{source}|{stream}|{record_id}"
 
@@ -125,7 +129,7 @@ def stage_all(engine: sa.Engine, run_id: str) -> dict[str, Any]:
     for item in reconciliation:
         accounted = item["staged"] + item["quarantined"] + item["tombstones"] + item["unmapped"]
         if accounted != item["raw"]:
-            raise AssertionError(f"counts do not reconcile for {item['source']}.{item['stream']}: {item}")
+            raise ReconciliationError(f"counts do not reconcile for {item['source']}.{item['stream']}: {item}")
     reasons = Counter(r["reason"] for r in rejected)
     return {"reconciliation": reconciliation, "top_reasons": reasons.most_common(5),
             "warnings": dict(mapped["warnings"].most_common(10))}

@@ -87,13 +87,10 @@ class CrmBuilder:
         mobile = variation.phone_for(person, "legacy_crm", rng)
         work = variation.format_phone(person.landline, "legacy_crm", rng) if person.landline and rng.random() < 0.5 \
             else None
-        defect = rng.choice(("invalid_email", "invalid_phone", "no_identity")) if rng.random() < 0.02 else ""
-        if defect == "invalid_email":
-            email = variation.bad_email(first.strip(), last.strip(), rng)
-        elif defect == "invalid_phone":
-            mobile = variation.bad_phone(rng)
-        elif defect == "no_identity":
-            first = last = email = mobile = work = None
+        defect = variation.pick_defect(rng, ("invalid_email", "invalid_phone", "no_identity"))
+        first, last, email, mobile = variation.apply_defect(defect, first, last, email, mobile, rng)
+        if defect == "no_identity":
+            work = None
         created = ANCHOR - timedelta(seconds=rng.randint(86400, 3 * 365 * 86400))
         modified = created + timedelta(seconds=rng.randint(0, int((ANCHOR - created).total_seconds())))
         contact_id = self._uuid()

@@ -29,10 +29,6 @@ def _truth(truth: list, source: str, stream: str, record_id: Any, person: Person
                   "household_id": person.household_id, "defect": defect})
 
 
-def _contact_defect(rng: random.Random, allowed: tuple[str, ...]) -> str:
-    return rng.choice(allowed) if rng.random() < 0.02 else ""
-
-
 class WooCommerceBuilder:
     """Customers (some only with role=all) and orders, incl. guest orders (customer_id 0)."""
 
@@ -70,9 +66,8 @@ class WooCommerceBuilder:
         first, last = variation.name_for(person, "woocommerce", rng)
         email = variation.email_for(person, "woocommerce", rng, exclude=exclude)
         phone = variation.phone_for(person, "woocommerce", rng)
-        defect = _contact_defect(rng, ("invalid_phone",))
-        if defect:
-            phone = variation.bad_phone(rng)
+        defect = variation.pick_defect(rng, ("invalid_phone",))
+        phone = variation.apply_defect(defect, first, last, email, phone, rng)[3]
         created = _between(rng, person.since - timedelta(days=30), ANCHOR - timedelta(days=1))
         modified = _between(rng, created)
         c_local, c_gmt = self._local(created)
@@ -157,9 +152,8 @@ class MailchimpBuilder:
             return  # a household address already subscribed by the other person
         first, last = variation.name_for(person, "mailchimp", rng)
         phone = variation.phone_for(person, "mailchimp", rng) if rng.random() < 0.35 else ""
-        defect = _contact_defect(rng, ("invalid_phone",))
-        if defect:
-            phone = variation.bad_phone(rng)
+        defect = variation.pick_defect(rng, ("invalid_phone",))
+        phone = variation.apply_defect(defect, first, last, email, phone, rng)[3]
         status = rng.choices(["subscribed", "unsubscribed", "cleaned", "pending", "transactional"],
                              [70, 15, 5, 5, 5])[0]
         signup = _between(rng, person.since, ANCHOR - timedelta(days=2))
@@ -207,13 +201,9 @@ class QuickBooksBuilder:
         first, last = variation.name_for(person, "quickbooks", rng)
         email = variation.email_for(person, "quickbooks", rng)
         phone = variation.phone_for(person, "quickbooks", rng)
-        defect = _contact_defect(rng, ("invalid_email", "invalid_phone", "no_identity"))
-        if defect == "invalid_email":
-            email = variation.bad_email(first.strip(), last.strip(), rng)
-        elif defect == "invalid_phone":
-            phone = variation.bad_phone(rng)
-        elif defect == "no_identity":
-            first = last = email = phone = ""
+        defect = variation.pick_defect(rng, ("invalid_email", "invalid_phone", "no_identity"))
+        first, last, email, phone = variation.apply_defect(defect, first, last, email, phone, rng)
+        first, last = first or "", last or ""
         display = f"{first.strip()} {last.strip()}".strip() or f"Customer {len(self.customers) + 1}"
         if person.company and rng.random() < 0.5:
             display = person.company.name

@@ -112,3 +112,19 @@ def bad_email(first: str, last: str, rng: random.Random) -> str:
 
 def bad_phone(rng: random.Random) -> str:
     return rng.choice(BAD_PHONES)
+
+
+def pick_defect(rng: random.Random, allowed: tuple[str, ...]) -> str:
+    """About 2% of contact records carry one defect the quality gate must catch."""
+    return rng.choice(allowed) if rng.random() < 0.02 else ""
+
+
+def apply_defect(defect: str, first: str | None, last: str | None, email: str | None, phone: str | None,
+                 rng: random.Random) -> tuple[str | None, str | None, str | None, str | None]:
+    if defect == "invalid_email":
+        email = bad_email((first or "").strip(), (last or "").strip(), rng)
+    elif defect == "invalid_phone":
+        phone = bad_phone(rng)
+    elif defect == "no_identity":
+        first = last = email = phone = None
+    return first, last, email, phone
