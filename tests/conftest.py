@@ -18,6 +18,27 @@ PG_ADMIN_URL = os.environ.get("SEAM_TEST_PG_URL", "postgresql+psycopg://postgres
 MARIADB_URL = os.environ.get("SEAM_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
+CREATED: list[tuple[str, str]] = []  # (admin url, database) made by this session, dropped at its end
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases():
+    yield
+    for admin_url, name in CREATED:
+        try:
+            if admin_url.startswith("postgresql"):
+                engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+                statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            else:
+                engine = sa.create_engine(admin_url)
+                statement = f"DROP DATABASE IF EXISTS `{name}`"
+            with engine.begin() as conn:
+                conn.execute(sa.text(statement))
+            engine.dispose()
+        except sa.exc.SQLAlchemyError:
+            pass  # best effort: a leftover test database is harmless
+
+
 def _reachable(host: str, port: int) -> str | None:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -36,6 +57,7 @@ def postgres_url(name: str) -> str:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    CREATED.append((PG_ADMIN_URL, name))
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -48,6 +70,7 @@ def mariadb_url(name: str) -> str:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
         conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
     admin.dispose()
+    CREATED.append((MARIADB_URL, name))
     return MARIADB_URL.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
 
 

@@ -49,7 +49,7 @@ def pipeline(request, tmp_path_factory):
         warehouse, crm = f"sqlite:///{directory / 'warehouse.db'}", None
     else:
         warehouse = postgres_url(f"seam_test_e2e_{os.getpid()}")
-        crm = mariadb_url("seam_test_e2e_crm")
+        crm = mariadb_url(f"seam_test_e2e_crm_{os.getpid()}")
     generate_sandbox(directory / "sandbox", people=PEOPLE, seed=SEED, legacy_crm_url=crm)
     handle = start_servers(directory / "sandbox")
     env = airflow_env({**connections_for(handle.systems), "WAREHOUSE_URL": warehouse,

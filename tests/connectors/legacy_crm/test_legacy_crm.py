@@ -1,5 +1,6 @@
 """Legacy CRM specifics: soft deletes, opt-outs on email rows, read-only sessions, MariaDB."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -52,7 +53,7 @@ def test_the_connector_session_is_read_only(sandbox_env):
 def test_legacy_crm_on_mariadb(tmp_path):
     from sandbox.generator import generate_sandbox
 
-    url = mariadb_url("seam_test_crm")
+    url = mariadb_url(f"seam_test_crm_{os.getpid()}")
     generate_sandbox(tmp_path / "sandbox", people=200, seed=9, legacy_crm_url=url)
     source = _source(url, page_size=25)
     source.check()
