@@ -30,12 +30,11 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="seam-bench-"))
     os.environ["WAREHOUSE_URL"] = f"sqlite:///{work / 'warehouse.db'}"
-    from sandbox.generator import generate_sandbox
-    from sandbox.servers import start_servers
-
     from include import pipeline
     from include.runner import connections_for
     from include.summary import table
+    from sandbox.generator import generate_sandbox
+    from sandbox.servers import start_servers
 
     results: list[dict] = []
 
@@ -62,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         raw = sum(r["raw"] for r in staged["reconciliation"])
         results[-1].update(records=raw, records_per_s=round(raw / max(results[-1]["seconds"], 1e-9)))
         resolved = timed("resolve identities", None, lambda: pipeline.resolve("bench"))
-        results[-1].update(records=resolved["source_records"],
-                           records_per_s=round(resolved["source_records"] / max(results[-1]["seconds"], 1e-9)))
+        nodes = resolved["contact_records"] + resolved["guest_orders"]
+        results[-1].update(records=nodes, records_per_s=round(nodes / max(results[-1]["seconds"], 1e-9)))
         timed("metrics", resolved["customers"], lambda: pipeline.metrics("bench"))
         timed("segments", resolved["customers"], lambda: pipeline.segments("bench"))
         timed("push mailchimp", None, lambda: pipeline.push("mailchimp", "bench"))

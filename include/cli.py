@@ -120,7 +120,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     clock = time.perf_counter()
     directory = _sandbox_dir(args)
     print(f"Seam demo: sandbox systems with {args.people} people (seed {args.seed}) …", flush=True)
-    control.up(directory, people=args.people, seed=args.seed, legacy_crm_url=os.environ.get("LEGACY_CRM_URL"))
+    state = control.up(directory, people=args.people, seed=args.seed,
+                       legacy_crm_url=os.environ.get("LEGACY_CRM_URL"))
+    if state["regenerated"]:
+        _forget_old_sandbox()
     args.stage = "all"
     cmd_run(args)
     truth = directory / "ground_truth.csv"
@@ -138,6 +141,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
           "from customers order by record_count desc limit 5\"")
     print("Stop the sandbox with: .venv/bin/seam sandbox down")
     return 0
+
+
+def _forget_old_sandbox() -> None:
+    """A regenerated sandbox is a new world: start the demo warehouse afresh so nothing stale lingers."""
+    if os.environ.get("WAREHOUSE_URL"):
+        print("note: the sandbox was regenerated; WAREHOUSE_URL is yours, so it is left as it is "
+              "(records of the old sandbox stay in it)")
+        return
+    for suffix in ("", "-wal", "-shm"):
+        (data_dir() / f"warehouse.db{suffix}").unlink(missing_ok=True)
+    print("the sandbox was (re)generated: starting a fresh demo warehouse")
 
 
 def build_parser() -> argparse.ArgumentParser:

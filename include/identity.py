@@ -52,7 +52,7 @@ def _load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
     guests = sa.select(stg_orders).where(stg_orders.c.contact_record_id.is_(None))
     for r in conn.execute(guests).mappings():
         nodes.append({**dict(r), "phone_alt": None, "company": None, "city": None, "country": None,
-                      "email_consent": "unknown"})
+                      "email_consent": "unknown", "guest": True})
     nodes.sort(key=_record_key)
     return nodes
 
@@ -161,9 +161,13 @@ def resolve(engine: sa.Engine, run_id: str) -> dict[str, Any]:
         replace_rows(conn, customers, customer_rows)
         replace_rows(conn, customer_sources, link_rows)
         replace_rows(conn, orders, core_orders)
-    return {"source_records": len(nodes), "customers": len(customer_rows),
-            "duplicates_merged": len(nodes) - len(customer_rows),
+    contact_roots = [roots[i] for i, n in enumerate(nodes) if not n.get("guest")]
+    per_customer = Counter(contact_roots)
+    guest_only = len(members) - len(per_customer)
+    return {"contact_records": len(contact_roots), "guest_orders": len(nodes) - len(contact_roots),
+            "customers": len(customer_rows), "customers_from_guest_orders_only": guest_only,
+            "duplicates_merged": len(contact_roots) - len(per_customer),
             "multi_source_customers": sum(1 for c in customer_rows if c["source_count"] > 1),
-            "largest_cluster": max((c["record_count"] for c in customer_rows), default=0),
+            "largest_cluster": max(per_customer.values(), default=0),
             "orders": len(core_orders), "orders_without_customer": unlinked,
             "customer_ids_kept": sum(1 for cid in ids.values() if cid in set(previous.values()))}

@@ -58,11 +58,13 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
     resolved = stages.get("resolve", {}).get("stats", {}).get("result", {})
     if resolved:
         out += ["", "Identity resolution", table(["measure", "value"], [
-            ("source contact records", resolved["source_records"]),
+            ("source contact records", resolved["contact_records"]),
+            ("guest orders (buyer known by billing details)", resolved["guest_orders"]),
             ("unified customers", resolved["customers"]),
-            ("duplicates merged", resolved["duplicates_merged"]),
+            ("  of which known only from guest orders", resolved["customers_from_guest_orders_only"]),
+            ("duplicate contact records merged", resolved["duplicates_merged"]),
             ("customers in 2+ sources", resolved["multi_source_customers"]),
-            ("largest cluster (records)", resolved["largest_cluster"]),
+            ("largest cluster (contact records)", resolved["largest_cluster"]),
             ("orders / without customer", f"{resolved['orders']} / {resolved['orders_without_customer']}"),
         ])]
     sizes = stages.get("segments", {}).get("stats", {}).get("result", {})

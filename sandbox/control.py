@@ -55,7 +55,7 @@ def up(data_dir: Path, people: int = 2000, seed: int = 7, reset: bool = False, l
     regenerated = prepare(data_dir, people, seed, reset, legacy_crm_url)
     running = status(data_dir)
     if running and not regenerated:
-        return running
+        return {**running, "regenerated": False}
     down(data_dir)
     log = (data_dir / "sandbox.log").open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "sandbox.serve", "--dir", str(data_dir), "--host", host],
@@ -65,7 +65,7 @@ def up(data_dir: Path, people: int = 2000, seed: int = 7, reset: bool = False, l
     while time.monotonic() < deadline:
         state = status(data_dir)
         if state and state["pid"] == proc.pid and _answers(state):
-            return state
+            return {**state, "regenerated": regenerated}
         if proc.poll() is not None:
             raise RuntimeError(f"sandbox server exited with {proc.returncode}; see {data_dir / 'sandbox.log'}")
         time.sleep(0.2)

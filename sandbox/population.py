@@ -75,6 +75,12 @@ def _handle(first: str, last: str, rng: random.Random) -> str:
             f"{first}.{last}{year}", f"{first}_{last}"][style]
 
 
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches: Gmail ignores dots, so two people cannot differ only by dots there."""
+    local, _, domain = address.lower().partition("@")
+    return f"{local.replace('.', '')}@{domain}" if domain == "gmail.com" else address.lower()
+
+
 def make_company(index: int, country: str, rng: random.Random) -> Company:
     if country == "RU":
         word = rng.choice(names.COMPANY_WORDS_RU)
@@ -116,9 +122,9 @@ def make_people(count: int, rng: random.Random) -> list[Person]:
         emails = []
         for _ in range(1 if rng.random() < 0.7 else 2):
             address = f"{_handle(first, last, rng)}@{rng.choice(domains)}"
-            while address in used_emails:
+            while mailbox(address) in used_emails:
                 address = f"{_handle(first, last, rng)}{rng.randint(1, 999)}@{rng.choice(domains)}"
-            used_emails.add(address)
+            used_emails.add(mailbox(address))
             emails.append(address)
         person = Person(f"P{n + 1:07d}", country, female, first_cyr, first, nickname, last_cyr, last, emails,
                         mobile, None, city, street, postcode, region)
@@ -131,8 +137,8 @@ def make_people(count: int, rng: random.Random) -> list[Person]:
                 companies.append(company)
             person.company = company
             work = f"{first.lower()[0]}.{last.lower()}@{company.domain}"
-            if work not in used_emails:
-                used_emails.add(work)
+            if mailbox(work) not in used_emails:
+                used_emails.add(mailbox(work))
                 person.work_email = work
         people.append(person)
     _households(people, rng, used_emails)
@@ -156,9 +162,9 @@ def _households(people: list[Person], rng: random.Random, used: set[str]) -> Non
             b.last = a.last
             family = f"the.{a.last.lower()}s{rng.randint(1, 99)}@gmail.com"
             landline = us_phone(rng)
-        if family in used:
+        if mailbox(family) in used:
             continue
-        used.add(family)
+        used.add(mailbox(family))
         for member in (a, b):
             member.household_id = f"H{h + 1:06d}"
             member.landline = landline
