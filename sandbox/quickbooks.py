@@ -119,6 +119,37 @@ def run(records: list[dict], plan: dict[str, Any]) -> list[dict]:
     return out
 
 
+SQL_COLUMNS = {"MetaData.LastUpdatedTime": "modified", "Id": "num"}
+
+
+def sql_plan(plan: dict[str, Any]) -> tuple[str, list[Any], str] | None:
+    """WHERE, arguments and ORDER BY for plans the store's indexed columns can answer exactly, else None."""
+    where, args, active_filtered = ["kind = ?"], [plan["entity"]], False
+    for path, _kind, op, value in plan["conditions"]:
+        if path in SQL_COLUMNS and op != "in":
+            if isinstance(value, datetime):
+                if value.microsecond:
+                    return None
+                value = store.utc_key(value)
+            where.append(f"{SQL_COLUMNS[path]} {op} ?")
+            args.append(value)
+        elif path == "Active" and plan["entity"] == "Customer" and op in ("=", "in"):
+            tags = sorted("active" if v else "inactive" for v in (value if op == "in" else {value}))
+            where.append(f"tag IN ({', '.join('?' * len(tags))})")
+            args.extend(tags)
+            active_filtered = True
+        else:
+            return None
+    if plan["entity"] == "Customer" and not active_filtered:
+        where.append("tag = 'active'")
+    order = []
+    for path, _kind, desc in plan["order"]:
+        if path not in SQL_COLUMNS:
+            return None
+        order.append(f"{SQL_COLUMNS[path]} {'DESC' if desc else 'ASC'}")
+    return " AND ".join(where), args, ", ".join([*order, "num ASC"])
+
+
 class QuickBooksHandler(JsonHandler):
     def fault(self, status: int, message: str, detail: str, code: str, kind: str) -> None:
         self.send_json(status, {"Fault": {"Error": [{"Message": message, "Detail": detail, "code": code}],
@@ -154,6 +185,18 @@ class QuickBooksHandler(JsonHandler):
         except QueryError as exc:
             return self.fault(400, "Error parsing query", f"QueryParserError: {exc}", "4000", "ValidationFault")
         conn = store.connect(self.server.data_dir, "quickbooks")
+        pushed = sql_plan(plan)
+        if pushed:  # answered by the indexed columns, page by page
+            where, args, order = pushed
+            if plan["count"]:
+                total = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {where}", args).fetchone()[0]
+                conn.close()
+                return self.send_json(200, {"QueryResponse": {"totalCount": total}, "time": _now()})
+            page = [json.loads(r[0]) for r in conn.execute(
+                f"SELECT body FROM objects WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*args, plan["max"], plan["start"] - 1])]
+            conn.close()
+            return self._respond(plan, page)
         since = [v for path, _k, op, v in plan["conditions"] if path == "MetaData.LastUpdatedTime" and op in (">", ">=")]
         floor = store.utc_key(max(since)) if since else ""  # narrows the scan; run() applies the exact test
         rows = [json.loads(r[0]) for r in conn.execute(
@@ -162,7 +205,9 @@ class QuickBooksHandler(JsonHandler):
         matched = run(rows, plan)
         if plan["count"]:
             return self.send_json(200, {"QueryResponse": {"totalCount": len(matched)}, "time": _now()})
-        page = matched[plan["start"] - 1: plan["start"] - 1 + plan["max"]]
+        return self._respond(plan, matched[plan["start"] - 1: plan["start"] - 1 + plan["max"]])
+
+    def _respond(self, plan: dict[str, Any], page: list[dict]) -> None:
         response: dict[str, Any] = {}
         if page:
             response = {plan["entity"]: page, "startPosition": plan["start"], "maxResults": len(page)}
