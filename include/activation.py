@@ -28,6 +28,7 @@ from include.warehouse.schema import (
 
 log = logging.getLogger(__name__)
 BATCH = 50
+OPTED_OUT = {"opted_out", "unsubscribed", "archived", "cleaned"}
 
 
 def desired_tags(conn: sa.Connection, destination: str) -> tuple[dict[tuple[str, str], str], Counter]:
@@ -44,15 +45,16 @@ def desired_tags(conn: sa.Connection, destination: str) -> tuple[dict[tuple[str,
             if push.destination != destination:
                 continue
             rows = conn.execute(
-                sa.select(segment_members.c.customer_id, customers.c.can_email, member.c.record_id)
+                sa.select(segment_members.c.customer_id, customers.c.can_email, customers.c.email_consent,
+                          member.c.record_id)
                 .join(customers, customers.c.customer_id == segment_members.c.customer_id)
                 .outerjoin(member, member.c.customer_id == segment_members.c.customer_id)
                 .where(segment_members.c.segment == segment.name))
-            for customer_id, can_email, member_id in rows:
-                if not can_email:
-                    skipped["no_consent"] += 1
-                elif member_id is None:
-                    skipped["not_in_audience"] += 1
+            for customer_id, can_email, consent, member_id in rows:
+                if consent in OPTED_OUT:
+                    skipped["opted_out"] += 1
+                elif not can_email or member_id is None:
+                    skipped["not_subscribed"] += 1
                 else:
                     wanted[(push.tag, member_id)] = customer_id
     return wanted, skipped
@@ -95,6 +97,6 @@ def push_mailchimp(engine: sa.Engine, run_id: str, client: Any) -> dict[str, Any
     stats = {"destination": "mailchimp", "wanted": len(wanted), "added": outcome["add_ok"],
              "removed": outcome["remove_ok"], "failed": outcome["add_failed"] + outcome["remove_failed"],
              "unchanged": len(wanted) - sum(1 for a, k, _ in changes if a == "add"),
-             "skipped_no_consent": skipped["no_consent"], "skipped_not_in_audience": skipped["not_in_audience"]}
+             "skipped_opted_out": skipped["opted_out"], "skipped_not_subscribed": skipped["not_subscribed"]}
     log.info("mailchimp push: %s", stats)
     return stats

@@ -74,9 +74,9 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
               if k.startswith("push_")]
     if pushes:
         out += ["", "Pushed to destinations", table(
-            ["destination", "in audience", "added", "removed", "unchanged", "failed", "no consent", "not in list"],
+            ["destination", "to tag", "added", "removed", "unchanged", "failed", "opted out", "not subscribed"],
             [(d, p.get("wanted"), p.get("added"), p.get("removed"), p.get("unchanged"), p.get("failed"),
-              p.get("skipped_no_consent"), p.get("skipped_not_in_audience")) for d, p in pushes])]
+              p.get("skipped_opted_out"), p.get("skipped_not_subscribed")) for d, p in pushes])]
     out += ["", "Wall time per stage", table(["stage", "status", "seconds"],
                                             [(k, v["status"], v["stats"].get("seconds")) for k, v in stages.items()])]
     return "\n".join(out)

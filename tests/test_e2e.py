@@ -210,6 +210,29 @@ def test_a_change_at_the_source_flows_through_incrementally(pipeline):
     assert still == customer_id, "the customer id must survive a re-run"
 
 
+def test_an_unsubscribe_removes_the_tags_on_the_next_run(pipeline):
+    from sandbox.store import touch
+
+    engine = pipeline["engine"]
+    with engine.connect() as conn:
+        member, customer_id = conn.execute(sa.text(
+            "SELECT member_key, customer_id FROM sync_state ORDER BY member_key LIMIT 1")).one()
+    touch(pipeline["dir"], "mailchimp", "members", member, {"status": "unsubscribed"})
+    for dag_id in ("extract_mailchimp", "unify_customers", "activate_segments"):
+        run_dag(dag_id, pipeline["env"])
+    with engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT COUNT(*) FROM sync_state WHERE member_key = :m"), {"m": member}).scalar()
+        removed = conn.execute(sa.text("SELECT COUNT(*) FROM sync_log WHERE member_key = :m AND action = 'remove' "
+                                       "AND outcome = 'ok'"), {"m": member}).scalar()
+        can_email = conn.execute(sa.text("SELECT can_email FROM customers WHERE customer_id = :c"),
+                                 {"c": customer_id}).scalar()
+    assert left == 0 and removed >= 1 and not can_email
+    chimp = pipeline["systems"]["mailchimp"]
+    tags = requests.get(f"{chimp['base_url']}/lists/{chimp['list_id']}/members/{member}/tags",
+                        auth=("seam", chimp["api_key"]), timeout=10).json()["tags"]
+    assert not [t for t in tags if t["name"].startswith("seam-")]
+
+
 def test_summary_renders(pipeline):
     from include.summary import render
 
