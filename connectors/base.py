@@ -82,6 +82,7 @@ class HttpSource:
 
     name: ClassVar[str]
     streams: ClassVar[tuple[Stream, ...]]
+    error_fields: ClassVar[tuple[str, ...]] = ()  # JSON error-body fields that make the message
 
     def __init__(self, conn: Connection, session: requests.Session | None = None, page_size: int | None = None):
         self.conn = conn
@@ -101,6 +102,12 @@ class HttpSource:
         self.get(self.streams[0].path, params=self.streams[0].paginator.first())
 
     def error_message(self, response: requests.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:300]
+        if self.error_fields and isinstance(body, dict):
+            return ": ".join(str(body.get(f)) for f in self.error_fields)
         return response.text[:300]
 
     def cursor_params(self, stream: Stream, since: datetime) -> dict[str, Any]:
@@ -126,9 +133,12 @@ class HttpSource:
                 return stream
         raise KeyError(f"{self.name} has no stream {name!r}; streams: {[s.name for s in self.streams]}")
 
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return send(self.session, self.name, "GET", f"{self.base_url()}/{path.lstrip('/')}",
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return send(self.session, self.name, method, f"{self.base_url()}/{path.lstrip('/')}",
                     error_message=self.error_message, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
 
     def record_id(self, stream: Stream, record: dict[str, Any]) -> str:
         value = get_path(record, stream.primary_key)

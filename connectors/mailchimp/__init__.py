@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from connectors.base import HttpSource, OffsetCount, Stream
-from connectors.http import SourceError, send
+from connectors.http import SourceError
 
 
 def subscriber_hash(email: str) -> str:
@@ -19,6 +19,7 @@ def subscriber_hash(email: str) -> str:
 
 class Mailchimp(HttpSource):
     name = "mailchimp"
+    error_fields = ("title", "detail")
     streams = (
         # Tags are excluded: changing them does not move last_changed, so an incremental pull cannot
         # track them; what Seam tagged is held in sync_state instead.
@@ -56,26 +57,16 @@ class Mailchimp(HttpSource):
     def cursor_params(self, stream: Stream, since: datetime) -> dict[str, Any]:
         return {"since_last_changed": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")}
 
-    def error_message(self, response: requests.Response) -> str:
-        try:
-            body = response.json()
-            return f"{body.get('title')}: {body.get('detail')}"
-        except ValueError:
-            return response.text[:200]
 
     # --- write-back ---------------------------------------------------------------------------
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return send(self.session, self.name, method, f"{self.base_url()}/{path}",
-                    error_message=self.error_message, **kwargs)
-
     def update_tags(self, member_id: str, tags: dict[str, bool]) -> None:
         """Set tags active (True) or inactive (False) on one member; Mailchimp answers 204."""
         body = {"tags": [{"name": name, "status": "active" if on else "inactive"} for name, on in tags.items()]}
-        self._send("POST", f"lists/{self.list_id}/members/{member_id}/tags", json=body)
+        self.request("POST", f"lists/{self.list_id}/members/{member_id}/tags", json=body)
 
     def upsert_member(self, email: str, status_if_new: str, merge_fields: dict[str, str] | None = None) -> dict:
         """PUT upsert: creates with status_if_new, never overwrites an existing member's status."""
         body: dict[str, Any] = {"email_address": email, "status_if_new": status_if_new}
         if merge_fields:
             body["merge_fields"] = merge_fields
-        return self._send("PUT", f"lists/{self.list_id}/members/{subscriber_hash(email)}", json=body).json()
+        return self.request("PUT", f"lists/{self.list_id}/members/{subscriber_hash(email)}", json=body).json()

@@ -14,6 +14,7 @@ PAGES = PageNumber(page_param="page", size_param="per_page", size=100, total_pag
 
 class WooCommerce(HttpSource):
     name = "woocommerce"
+    error_fields = ("code", "message")
     streams = (
         Stream("customers", "customers", primary_key="id", cursor_field="date_modified_gmt",
                params={"role": "all", "orderby": "id", "order": "asc"}, paginator=PAGES),
@@ -29,9 +30,3 @@ class WooCommerce(HttpSource):
         # WooCommerce reads ISO 8601 without an offset; dates_are_gmt=true makes it UTC.
         return {stream.cursor_param: since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")} if stream.cursor_param else {}
 
-    def error_message(self, response: requests.Response) -> str:
-        try:
-            body = response.json()
-            return f"{body.get('code')}: {body.get('message')}"
-        except ValueError:
-            return response.text[:200]
