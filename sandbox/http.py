@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Failures a real service shows now and then; `rate` is the share of requests that get one."""
+
+    rate: float = 0.0
+    kinds: tuple[str, ...] = ("429", "500", "503", "drop")
+    retry_after: int = 1
+    seed: int = 0
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -20,6 +32,19 @@ class SandboxServer(ThreadingHTTPServer):
         self.credentials = credentials
         self.in_flight = 0
         self.lock = threading.Lock()
+        self.faults = Faults()
+        self.fault_rng = random.Random(0)
+        self.faults_served = 0
+
+    def inject(self, faults: Faults) -> None:
+        self.faults, self.fault_rng = faults, random.Random(faults.seed)
+
+    def next_fault(self) -> str | None:
+        with self.lock:
+            if self.faults.rate and self.fault_rng.random() < self.faults.rate:
+                self.faults_served += 1
+                return self.fault_rng.choice(self.faults.kinds)
+        return None
 
     @property
     def port(self) -> int:
@@ -66,17 +91,27 @@ class JsonHandler(BaseHTTPRequestHandler):
     def dispatch(self, method: str) -> None:
         raise NotImplementedError
 
+    def _serve(self, method: str) -> None:
+        fault = self.server.next_fault()
+        if fault == "drop":  # the connection dies before any answer
+            self.close_connection = True
+            return
+        if fault:
+            headers = {"Retry-After": str(self.server.faults.retry_after)} if fault == "429" else {}
+            return self.send_json(int(fault), {"error": "injected fault", "status": int(fault)}, headers)
+        self.dispatch(method)
+
     def do_GET(self) -> None:  # noqa: N802
-        self.dispatch("GET")
+        self._serve("GET")
 
     def do_POST(self) -> None:  # noqa: N802
-        self.dispatch("POST")
+        self._serve("POST")
 
     def do_PUT(self) -> None:  # noqa: N802
-        self.dispatch("PUT")
+        self._serve("PUT")
 
     def do_PATCH(self) -> None:  # noqa: N802
-        self.dispatch("PATCH")
+        self._serve("PATCH")
 
     def do_DELETE(self) -> None:  # noqa: N802
-        self.dispatch("DELETE")
+        self._serve("DELETE")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.http import SandboxServer
+from sandbox.http import Faults, SandboxServer
 from sandbox.mailchimp import MailchimpHandler
 from sandbox.quickbooks import QuickBooksHandler
 from sandbox.woocommerce import WooCommerceHandler
@@ -35,7 +35,7 @@ def load_credentials(data_dir: Path) -> dict[str, Any]:
 
 
 def start_servers(data_dir: Path, host: str = "127.0.0.1", ports: dict[str, int] | None = None,
-                  public_host: str | None = None) -> SandboxHandle:
+                  public_host: str | None = None, faults: Faults | None = None) -> SandboxHandle:
     """Serve every HTTP sandbox on host (ephemeral ports unless given); systems says how to reach them."""
     data_dir = Path(data_dir)
     creds = load_credentials(data_dir)
@@ -43,6 +43,8 @@ def start_servers(data_dir: Path, host: str = "127.0.0.1", ports: dict[str, int]
     shown = public_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
     for name, handler in HANDLERS.items():
         server = SandboxServer((host, (ports or {}).get(name, 0)), handler, data_dir, creds[name])
+        if faults:
+            server.inject(faults)
         threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True).start()
         handle.servers.append(server)
         root = f"http://{shown}:{server.port}"
