@@ -114,6 +114,54 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mappings(_args: argparse.Namespace) -> int:
+    """Validate every mapping file before any data moves."""
+    from connectors import SOURCES
+    from include.config import ConfigError
+    from include.mapping import load_mapping
+    from include.segments import load_segments
+
+    problems = 0
+    for name, load in [*((s, lambda s=s: load_mapping(s)) for s in SOURCES), ("segments", load_segments)]:
+        try:
+            loaded = load()
+            detail = f"{len(loaded.streams)} stream(s)" if hasattr(loaded, "streams") else f"{len(loaded)} segment(s)"
+            print(f"ok     {name}: {detail}")
+        except ConfigError as exc:
+            problems += 1
+            print(f"error  {exc}")
+    return 1 if problems else 0
+
+
+def cmd_identity(args: argparse.Namespace) -> int:
+    """Show a customer's golden record and each source record with the evidence that joined it."""
+    import sqlalchemy as sa
+
+    from include.pipeline import warehouse
+    from include.summary import table
+    from include.warehouse.schema import customer_sources, customers, stg_contacts
+
+    with warehouse().connect() as conn:
+        golden = conn.execute(sa.select(customers).where(customers.c.customer_id == args.customer_id)).mappings().first()
+        if golden is None:
+            print(f"seam: no customer {args.customer_id}", file=sys.stderr)
+            return 1
+        links = conn.execute(
+            sa.select(customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
+                      stg_contacts.c.first_name, stg_contacts.c.last_name, stg_contacts.c.email,
+                      stg_contacts.c.phone, stg_contacts.c.email_consent, customer_sources.c.matched_by)
+            .outerjoin(stg_contacts, sa.and_(stg_contacts.c.source == customer_sources.c.source,
+                                             stg_contacts.c.stream == customer_sources.c.stream,
+                                             stg_contacts.c.record_id == customer_sources.c.record_id))
+            .where(customer_sources.c.customer_id == args.customer_id)
+            .order_by(customer_sources.c.source, customer_sources.c.record_id)).all()
+    print(table(["field", "golden value"], [(k, v) for k, v in golden.items() if k not in ("run_id",)]))
+    print()
+    print(table(["source", "stream", "record", "first", "last", "email", "phone", "consent", "joined because"],
+                links))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox import control
 
@@ -181,6 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--limit", type=int, default=50)
     sql.set_defaults(func=cmd_sql)
+
+    maps = sub.add_parser("mappings", help="validate mapping files")
+    maps.add_argument("action", choices=["check"])
+    maps.set_defaults(func=cmd_mappings)
+
+    ident = sub.add_parser("identity", help="inspect identity resolution")
+    ident.add_argument("action", choices=["explain"])
+    ident.add_argument("customer_id")
+    ident.set_defaults(func=cmd_identity)
 
     demo = sub.add_parser("demo", help="sandbox up + the whole pipeline + summary")
     demo.add_argument("--people", type=int, default=2000)

@@ -73,6 +73,8 @@ def cluster(nodes: list[dict[str, Any]], config: dict[str, Any]) -> tuple[list[i
             if j != i:
                 if uf.find(i) != uf.find(j):
                     evidence[i] = f"{kind} shared with {_record_key(nodes[j])}"
+                    if evidence[j] == "single record":  # the earlier record names its partner too
+                        evidence[j] = f"{kind} shared with {_record_key(nodes[i])}"
                 uf.union(i, j)
     return [uf.find(i) for i in range(len(nodes))], evidence
 

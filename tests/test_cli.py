@@ -30,3 +30,14 @@ def test_errors_are_one_line(warehouse_env, capsys):
     assert main(["sql", "select * from no_such_table"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("seam: error:") and "no_such_table" in err and "Traceback" not in err
+
+
+def test_mappings_check_passes_on_the_shipped_files(capsys):
+    assert main(["mappings", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "ok     woocommerce" in out and "ok     segments" in out
+
+
+def test_identity_explain_unknown_customer(warehouse_env, capsys):
+    assert main(["identity", "explain", "C000000000000"]) == 1
+    assert "no customer C000000000000" in capsys.readouterr().err

@@ -241,3 +241,17 @@ def test_summary_renders(pipeline):
                     "Pushed to destinations", "Wall time per stage"):
         assert heading in text
     assert Path(pipeline["env"]["AIRFLOW_HOME"]).exists()
+
+
+def test_identity_explain_shows_each_record_and_why(pipeline):
+    import subprocess
+    import sys
+
+    with pipeline["engine"].connect() as conn:
+        customer_id, records = conn.execute(sa.text(
+            "SELECT customer_id, record_count FROM customers WHERE record_count > 1 "
+            "ORDER BY record_count DESC, customer_id LIMIT 1")).one()
+    out = subprocess.run([sys.executable, "-m", "include.cli", "identity", "explain", customer_id],
+                         env=pipeline["env"], capture_output=True, text=True, check=True).stdout
+    assert customer_id in out and "joined because" in out
+    assert out.count("shared with") == records

@@ -39,3 +39,9 @@ def test_when_two_clusters_merge_the_larger_keeps_its_id_and_no_id_is_reused():
     split = assign_ids({0: ["a"], 1: ["b", "c"]}, {"a": "C1", "b": "C1", "c": "C1"})
     assert sorted(split.values()) == sorted({"C1", split[0] if split[0] != "C1" else split[1]})
     assert len(set(split.values())) == 2 and split[1] == "C1"
+
+
+def test_every_record_of_a_joined_cluster_names_its_evidence():
+    nodes = [rec("1", email="a@x.ru"), rec("2", email="a@x.ru")]
+    _roots, evidence = cluster(nodes, CONFIG)
+    assert evidence == ["email_match_key shared with s|c|2", "email_match_key shared with s|c|1"]
