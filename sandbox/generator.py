@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import random
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,34 @@ SHARES = {"mailchimp": 0.6, "woocommerce": 0.55, "legacy_crm": 0.4, "quickbooks"
 
 
 def new_credentials() -> dict[str, Any]:
+    """Random credentials, or (SEAM_SANDBOX_CREDENTIALS_FROM_ENV=1, containers) those of the configured connections."""
+    if os.environ.get("SEAM_SANDBOX_CREDENTIALS_FROM_ENV") == "1":
+        return credentials_from_connections(os.environ)
     return {
         "woocommerce": {"consumer_key": "ck_" + secrets.token_hex(20), "consumer_secret": "cs_" + secrets.token_hex(20)},
         "mailchimp": {"api_key": secrets.token_hex(16) + "-us21", "list_id": secrets.token_hex(5)},
         "quickbooks": {"realm_id": str(9130350000000000 + secrets.randbelow(10**9)),
                        "access_token": "eyJ" + secrets.token_urlsafe(48)},
+    }
+
+
+def credentials_from_connections(env: Mapping[str, str]) -> dict[str, Any]:
+    """Adopt the secrets and ids of AIRFLOW_CONN_SEAM_* so a compose stack needs them in .env only."""
+
+    def conn(system: str) -> dict[str, Any]:
+        raw = env.get(f"AIRFLOW_CONN_SEAM_{system.upper()}")
+        if not raw:
+            raise ValueError(f"AIRFLOW_CONN_SEAM_{system.upper()} is not set")
+        doc = json.loads(raw)
+        extra = doc.get("extra") or {}
+        return {**doc, "extra": json.loads(extra) if isinstance(extra, str) else extra}
+
+    shop, chimp, books = conn("woocommerce"), conn("mailchimp"), conn("quickbooks")
+    realm = books["extra"].get("realm_id") or books["host"].rstrip("/").rsplit("/", 1)[-1]
+    return {
+        "woocommerce": {"consumer_key": shop["login"], "consumer_secret": shop["password"]},
+        "mailchimp": {"api_key": chimp["password"], "list_id": chimp["extra"]["list_id"]},
+        "quickbooks": {"realm_id": realm, "access_token": books["password"]},
     }
 
 

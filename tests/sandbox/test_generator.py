@@ -59,3 +59,29 @@ def test_names_come_in_both_scripts_and_several_spellings(generated):
     phones = [p for (p,) in shop.execute("SELECT json_extract(body, '$.billing.phone') FROM objects "
                                          "WHERE kind = 'customers'") if p]
     assert any(p.startswith("8") for p in phones) and any(p.startswith("+7") for p in phones)
+
+
+def test_containers_can_make_the_sandbox_adopt_the_configured_credentials(tmp_path, monkeypatch):
+    """docker compose: .env holds the connections and the sandbox accepts exactly those."""
+    import json
+
+    import requests
+
+    from sandbox.servers import start_servers
+
+    monkeypatch.setenv("SEAM_SANDBOX_CREDENTIALS_FROM_ENV", "1")
+    monkeypatch.setenv("AIRFLOW_CONN_SEAM_WOOCOMMERCE", json.dumps(
+        {"conn_type": "http", "host": "http://sandbox:8101/wp-json/wc/v3", "login": "ck_env", "password": "cs_env"}))
+    monkeypatch.setenv("AIRFLOW_CONN_SEAM_MAILCHIMP", json.dumps(
+        {"conn_type": "http", "password": "envkey-us21", "extra": {"list_id": "envlist"}}))
+    monkeypatch.setenv("AIRFLOW_CONN_SEAM_QUICKBOOKS", json.dumps(
+        {"conn_type": "http", "host": "http://sandbox:8103/v3/company/4242", "password": "envtoken"}))
+    generate_sandbox(tmp_path, people=30, seed=2)
+    handle = start_servers(tmp_path)
+    try:
+        shop = handle.systems["woocommerce"]
+        assert requests.get(f"{shop['base_url']}/customers", auth=("ck_env", "cs_env"), timeout=5).status_code == 200
+        assert handle.systems["quickbooks"]["base_url"].endswith("/v3/company/4242")
+        assert handle.systems["mailchimp"]["list_id"] == "envlist"
+    finally:
+        handle.stop()
