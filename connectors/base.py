@@ -71,6 +71,9 @@ class Stream:
     params: dict[str, Any] = field(default_factory=dict)
     cursor_param: str | None = None  # query parameter the cursor is sent in; None = client-side filter
     cursor_timezone: str = "UTC"  # how naive cursor values in records are to be read
+    # Delete detection for APIs without a delete feed: the parameters that make a cheap key-only
+    # listing (e.g. {"_fields": "id"}); None means the stream needs no reconciliation pass.
+    key_params: dict[str, Any] | None = None
 
 
 def iso_utc(value: datetime) -> str:
@@ -153,11 +156,19 @@ class HttpSource:
     def is_deleted(self, stream: Stream, record: dict[str, Any]) -> bool:
         return False
 
-    def read_pages(self, stream_name: str, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+    def list_keys(self, stream_name: str) -> Iterator[str]:
+        """Every primary key the system holds now, read with the stream's key-only parameters."""
+        stream = self.stream(stream_name)
+        for page in self.read_pages(stream_name, None, extra=stream.key_params or {}):
+            for record in page:
+                yield self.record_id(stream, record)
+
+    def read_pages(self, stream_name: str, since: datetime | None,
+                   extra: dict[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of records changed since `since` (all when None), page by page."""
         stream = self.stream(stream_name)
         paginator = replace(stream.paginator, size=self.page_size) if self.page_size else stream.paginator
-        params: dict[str, Any] | None = {**stream.params, **paginator.first()}
+        params: dict[str, Any] | None = {**stream.params, **(extra or {}), **paginator.first()}
         if since is not None:
             params.update(self.cursor_params(stream, since))
         while params is not None:

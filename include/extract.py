@@ -76,7 +76,7 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
             rows = list({(r["record_id"]): r for r in rows}.values())  # a page may repeat a record
             with engine.begin() as conn:
                 upsert_rows(conn, raw_records, rows, keep_on_update=["first_loaded_at"],
-                            only_if_changed="payload_hash")
+                            only_if_changed=["payload_hash", "is_deleted"])
                 pages += page is not None
                 rows_read += len(page or [])
                 if is_last:
@@ -102,8 +102,39 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
             "cursor_from": _iso(since), "cursor_to": _iso(newest)}
 
 
+class DeleteGuardError(RuntimeError):
+    """A reconciliation pass would tombstone too much at once: more likely an API problem than deletions."""
+
+
+def reconcile_deletes(source: Any, stream_name: str, engine: sa.Engine, run_id: str,
+                      max_share: float = 0.5) -> int:
+    """Tombstone raw records whose keys the system no longer lists (for APIs with no delete feed)."""
+    present = set(source.list_keys(stream_name))
+    key = (raw_records.c.source == source.name, raw_records.c.stream == stream_name)
+    with engine.begin() as conn:
+        live = set(conn.execute(sa.select(raw_records.c.record_id).where(
+            *key, raw_records.c.is_deleted.is_(False))).scalars())
+        vanished = sorted(live - present)
+        if live and len(vanished) > max_share * len(live):
+            raise DeleteGuardError(f"{source.name}.{stream_name}: {len(vanished)} of {len(live)} records vanished; "
+                                   "refusing to tombstone them all (check the API, then rerun)")
+        now = datetime.now(UTC)
+        for start in range(0, len(vanished), 500):
+            conn.execute(raw_records.update().where(*key, raw_records.c.record_id.in_(vanished[start:start + 500]))
+                         .values(is_deleted=True, loaded_at=now, run_id=run_id))
+    if vanished:
+        log.info("%s.%s: %d records vanished at the source, tombstoned", source.name, stream_name, len(vanished))
+    return len(vanished)
+
+
 def extract_source(source: Any, engine: sa.Engine, run_id: str, streams: Iterable[str] | None = None,
                    lookback: timedelta = DEFAULT_LOOKBACK) -> list[dict[str, Any]]:
     source.check()
     names = list(streams) if streams else [s.name for s in source.streams]
-    return [extract_stream(source, name, engine, run_id, lookback) for name in names]
+    results = []
+    for name in names:
+        stats = extract_stream(source, name, engine, run_id, lookback)
+        if getattr(source.stream(name), "key_params", None) is not None:
+            stats["tombstoned"] = reconcile_deletes(source, name, engine, run_id)
+        results.append(stats)
+    return results

@@ -62,7 +62,7 @@ class WooCommerceHandler(JsonHandler):
         conn.close()
         if row is None:
             return self.send_json(404, _error("woocommerce_rest_invalid_id", "Invalid ID.", 404))
-        return self.send_json(200, json.loads(row[0]))
+        return self.send_json(200, self.only_fields(json.loads(row[0])))
 
     def listing(self, kind: str) -> None:
         q = self.query
@@ -123,4 +123,9 @@ class WooCommerceHandler(JsonHandler):
             links.append(f'<{base}?{urlencode({**q, "page": page + 1})}>; rel="next"')
         if links:
             headers["Link"] = ", ".join(links)
-        return self.send_json(200, [json.loads(r[0]) for r in rows], headers)
+        return self.send_json(200, [self.only_fields(json.loads(r[0])) for r in rows], headers)
+
+    def only_fields(self, record: dict) -> dict:
+        """WordPress's global `_fields` parameter: keep only the listed top-level fields."""
+        wanted = [f for f in self.query.get("_fields", "").split(",") if f]
+        return {k: v for k, v in record.items() if k in wanted} if wanted else record

@@ -27,7 +27,7 @@ def test_upsert_is_idempotent_and_keeps_first_loaded_at(engine):
         upsert_rows(conn, raw_records, [_raw("1", "a", t1), _raw("2", "b", t1)], keep_on_update=["first_loaded_at"])
     with engine.begin() as conn:
         upsert_rows(conn, raw_records, [_raw("1", "a2", t2), _raw("2", "b", t2)], keep_on_update=["first_loaded_at"],
-                    only_if_changed="payload_hash")
+                    only_if_changed=["payload_hash", "is_deleted"])
     with engine.connect() as conn:
         rows = {r.record_id: r for r in conn.execute(sa.select(raw_records))}
     assert len(rows) == 2

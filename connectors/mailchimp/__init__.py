@@ -26,6 +26,7 @@ class Mailchimp(HttpSource):
         Stream("members", "lists/{list_id}/members", primary_key="id", cursor_field="last_changed",
                records_path="members", cursor_param="since_last_changed",
                params={"exclude_fields": "members.tags,members.tags_count,_links"},
+               key_params={"fields": "members.id,total_items", "exclude_fields": ""},
                paginator=OffsetCount(offset_param="offset", size_param="count", size=1000, total_path="total_items")),
     )
 

@@ -17,10 +17,11 @@ class WooCommerce(HttpSource):
     error_fields = ("code", "message")
     streams = (
         Stream("customers", "customers", primary_key="id", cursor_field="date_modified_gmt",
-               params={"role": "all", "orderby": "id", "order": "asc"}, paginator=PAGES),
+               params={"role": "all", "orderby": "id", "order": "asc"}, paginator=PAGES,
+               key_params={"_fields": "id"}),
         Stream("orders", "orders", primary_key="id", cursor_field="date_modified_gmt",
                params={"orderby": "id", "order": "asc", "dates_are_gmt": "true"},
-               cursor_param="modified_after", paginator=PAGES),
+               cursor_param="modified_after", paginator=PAGES, key_params={"_fields": "id"}),
     )
 
     def configure_session(self, session: requests.Session) -> None:

@@ -17,11 +17,11 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int = BATCH) -> Iterable[Seque
 
 
 def upsert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
-                keep_on_update: Iterable[str] = (), only_if_changed: str | None = None) -> int:
+                keep_on_update: Iterable[str] = (), only_if_changed: Iterable[str] = ()) -> int:
     """Insert rows, updating existing ones on the primary key.
 
     Columns in keep_on_update keep their old value; with only_if_changed, an existing row is left
-    untouched unless that column (e.g. a payload hash) differs, so re-reads do not churn the table.
+    untouched unless one of those columns (e.g. a payload hash) differs, so re-reads do not churn.
     """
     if not rows:
         return 0
@@ -37,7 +37,8 @@ def upsert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     for chunk in _chunks(rows):
         stmt = insert(table).values(list(chunk))
         updates = {c: stmt.excluded[c] for c in chunk[0] if c not in keep}
-        where = table.c[only_if_changed] != stmt.excluded[only_if_changed] if only_if_changed else None
+        changed = [table.c[c] != stmt.excluded[c] for c in only_if_changed]
+        where = sa.or_(*changed) if changed else None
         stmt = stmt.on_conflict_do_update(index_elements=keys, set_=updates, where=where) if updates else \
             stmt.on_conflict_do_nothing(index_elements=keys)
         conn.execute(stmt)

@@ -182,3 +182,51 @@ def test_secrets_never_reach_the_logs(sandbox_env, warehouse, caplog):
     assert "woocommerce" in text or "urllib3" in text, "the test must capture something"
     leaked = [s for s in secrets if s in text]
     assert not leaked, "a credential appeared in the logs"
+
+
+@pytest.mark.parametrize(("system", "stream"), [("woocommerce", "customers"), ("woocommerce", "orders"),
+                                                ("mailchimp", "members")])
+def test_records_that_vanish_at_the_source_become_tombstones(sandbox_copy, warehouse, system, stream):
+    from include.extract import reconcile_deletes
+    from sandbox.store import delete
+
+    source = open_source(system, connection_for(system, sandbox_copy["systems"]), page_size=40)
+    extract_stream(source, stream, warehouse, "run-1")
+    with warehouse.connect() as conn:
+        gone = conn.execute(sa.select(raw_records.c.record_id).where(
+            raw_records.c.source == system, raw_records.c.stream == stream).order_by(raw_records.c.record_id)
+            .limit(3)).scalars().all()
+    assert reconcile_deletes(source, stream, warehouse, "run-2") == 0
+    for record_id in gone:
+        delete(sandbox_copy["dir"], system, stream, record_id)
+    assert reconcile_deletes(source, stream, warehouse, "run-3") == 3
+    with warehouse.connect() as conn:
+        tombstones = conn.execute(sa.select(raw_records.c.record_id).where(
+            raw_records.c.source == system, raw_records.c.stream == stream, raw_records.c.is_deleted)).scalars().all()
+    assert sorted(tombstones) == sorted(gone)
+
+
+def test_a_mass_disappearance_is_refused_not_tombstoned(sandbox_copy, warehouse):
+    from include.extract import DeleteGuardError, reconcile_deletes
+
+    source = open_source("woocommerce", connection_for("woocommerce", sandbox_copy["systems"]))
+    extract_stream(source, "customers", warehouse, "run-1")
+    source.list_keys = lambda _stream: iter(())  # e.g. an API answering with empty pages
+    with pytest.raises(DeleteGuardError, match="refusing"):
+        reconcile_deletes(source, "customers", warehouse, "run-2")
+    with warehouse.connect() as conn:
+        assert not conn.execute(sa.select(raw_records).where(raw_records.c.is_deleted)).first()
+
+
+def test_a_tombstoned_record_that_reappears_comes_back(sandbox_copy, warehouse):
+    from include.extract import reconcile_deletes
+
+    source = open_source("woocommerce", connection_for("woocommerce", sandbox_copy["systems"]))
+    extract_stream(source, "customers", warehouse, "run-1")
+    with warehouse.begin() as conn:
+        conn.execute(raw_records.update().where(raw_records.c.record_id == "1").values(is_deleted=True))
+    assert reconcile_deletes(source, "customers", warehouse, "run-2") == 0
+    extract_stream(source, "customers", warehouse, "run-3", full_refresh=True)
+    with warehouse.connect() as conn:
+        assert conn.execute(sa.select(raw_records.c.is_deleted).where(raw_records.c.record_id == "1",
+                                                                      raw_records.c.stream == "customers")).scalar() is False
