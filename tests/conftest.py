@@ -18,25 +18,54 @@ PG_ADMIN_URL = os.environ.get("SEAM_TEST_PG_URL", "postgresql+psycopg://postgres
 MARIADB_URL = os.environ.get("SEAM_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
-CREATED: list[tuple[str, str]] = []  # (admin url, database) made by this session, dropped at its end
+# Per server: admin URL, port, how to drop and create a database, and the URL suffix tests connect with.
+SERVERS = {
+    "PostgreSQL": (PG_ADMIN_URL, 5432, 'DROP DATABASE IF EXISTS "{0}" WITH (FORCE)', 'CREATE DATABASE "{0}"', ""),
+    "MariaDB": (MARIADB_URL, 3306, "DROP DATABASE IF EXISTS `{0}`",
+                "CREATE DATABASE `{0}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", "?charset=utf8mb4"),
+}
+CREATED: list[tuple[str, str]] = []  # (server, database) made by this session, dropped at its end
+
+
+def _admin(server: str) -> sa.Engine:
+    url = SERVERS[server][0]
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT") if url.startswith("postgresql") else sa.create_engine(url)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _drop_test_databases():
     yield
-    for admin_url, name in CREATED:
+    for server, name in CREATED:
         try:
-            if admin_url.startswith("postgresql"):
-                engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-                statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-            else:
-                engine = sa.create_engine(admin_url)
-                statement = f"DROP DATABASE IF EXISTS `{name}`"
+            engine = _admin(server)
             with engine.begin() as conn:
-                conn.execute(sa.text(statement))
+                conn.execute(sa.text(SERVERS[server][2].format(name)))
             engine.dispose()
         except sa.exc.SQLAlchemyError:
             pass  # best effort: a leftover test database is harmless
+
+
+def fresh_database(server: str, name: str) -> str:
+    """A new, empty database on a real server, or skip the test saying why the server is not there."""
+    admin_url, port, drop, create, suffix = SERVERS[server]
+    problem = _reachable("127.0.0.1", port)
+    if problem:
+        pytest.skip(f"{server} not reachable at 127.0.0.1:{port}: {problem}")
+    admin = _admin(server)
+    with admin.begin() as conn:
+        conn.execute(sa.text(drop.format(name)))
+        conn.execute(sa.text(create.format(name)))
+    admin.dispose()
+    CREATED.append((server, name))
+    return admin_url.rsplit("/", 1)[0] + f"/{name}{suffix}"
+
+
+def postgres_url(name: str) -> str:
+    return fresh_database("PostgreSQL", name)
+
+
+def mariadb_url(name: str) -> str:
+    return fresh_database("MariaDB", name)
 
 
 def _reachable(host: str, port: int) -> str | None:
@@ -45,33 +74,6 @@ def _reachable(host: str, port: int) -> str | None:
             return None
     except OSError as exc:
         return str(exc)
-
-
-def postgres_url(name: str) -> str:
-    """A fresh, empty PostgreSQL database for this test session, or skip with the reason."""
-    problem = _reachable("127.0.0.1", 5432)
-    if problem:
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {problem}")
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    CREATED.append((PG_ADMIN_URL, name))
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def mariadb_url(name: str) -> str:
-    problem = _reachable("127.0.0.1", 3306)
-    if problem:
-        pytest.skip(f"MariaDB not reachable at 127.0.0.1:3306: {problem}")
-    admin = sa.create_engine(MARIADB_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    admin.dispose()
-    CREATED.append((MARIADB_URL, name))
-    return MARIADB_URL.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
