@@ -54,6 +54,7 @@ class SandboxServer(ThreadingHTTPServer):
 class JsonHandler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms delayed-ACK stalls
 
     def log_message(self, *_args: Any) -> None:  # quiet: never log requests (they carry credentials)
         return

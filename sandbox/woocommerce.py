@@ -30,6 +30,10 @@ def _to_utc(value: str, gmt: bool) -> str:
     return store.utc_key(moment)
 
 
+def only_fields(record: dict, wanted: set[str]) -> dict:
+    return {k: v for k, v in record.items() if k in wanted} if wanted else record
+
+
 class WooCommerceHandler(JsonHandler):
     def authorised(self) -> bool:
         creds = self.server.credentials
@@ -62,7 +66,7 @@ class WooCommerceHandler(JsonHandler):
         conn.close()
         if row is None:
             return self.send_json(404, _error("woocommerce_rest_invalid_id", "Invalid ID.", 404))
-        return self.send_json(200, self.only_fields(json.loads(row[0])))
+        return self.send_json(200, only_fields(json.loads(row[0]), self.wanted_fields()))
 
     def listing(self, kind: str) -> None:
         q = self.query
@@ -123,9 +127,9 @@ class WooCommerceHandler(JsonHandler):
             links.append(f'<{base}?{urlencode({**q, "page": page + 1})}>; rel="next"')
         if links:
             headers["Link"] = ", ".join(links)
-        return self.send_json(200, [self.only_fields(json.loads(r[0])) for r in rows], headers)
+        wanted = self.wanted_fields()
+        return self.send_json(200, [only_fields(json.loads(r[0]), wanted) for r in rows], headers)
 
-    def only_fields(self, record: dict) -> dict:
-        """WordPress's global `_fields` parameter: keep only the listed top-level fields."""
-        wanted = [f for f in self.query.get("_fields", "").split(",") if f]
-        return {k: v for k, v in record.items() if k in wanted} if wanted else record
+    def wanted_fields(self) -> set[str]:
+        """WordPress's global `_fields` parameter: the top-level fields to keep (empty: all)."""
+        return {f for f in self.query.get("_fields", "").split(",") if f}
