@@ -7,6 +7,10 @@ Retry-After. Error messages name the system and status but never credentials or 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -36,6 +40,64 @@ class RetryableError(RuntimeError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A system's published limits: requests per period and simultaneous connections."""
+
+    requests: int | None = None
+    per_seconds: float = 1.0
+    max_concurrency: int | None = None
+
+
+class Throttle:
+    """Process-wide pacing for one system: a token bucket plus a concurrency cap.
+
+    Staying under the limit is cheaper than collecting 429s and sleeping on Retry-After.
+    """
+
+    _registry: dict[tuple[str, RateLimit], Throttle] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, limit: RateLimit):
+        self.limit = limit
+        self.capacity = float(limit.requests or 0)
+        self.tokens = self.capacity
+        self.rate = (limit.requests / limit.per_seconds) if limit.requests else 0.0
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(limit.max_concurrency) if limit.max_concurrency else None
+
+    @classmethod
+    def for_system(cls, system: str, limit: RateLimit | None) -> Throttle | None:
+        if limit is None or (not limit.requests and not limit.max_concurrency):
+            return None
+        with cls._registry_lock:
+            return cls._registry.setdefault((system, limit), cls(limit))
+
+    def _take(self) -> None:
+        if not self.rate:
+            return
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                wait = (1 - self.tokens) / self.rate
+            time.sleep(wait)
+
+    @contextmanager
+    def slot(self):
+        self._take()
+        if self.slots is None:
+            yield
+            return
+        with self.slots:
+            yield
 
 
 def make_session(user_agent: str = "seam/0.1") -> requests.Session:
@@ -71,14 +133,21 @@ def _wait(state: RetryCallState) -> float:
 
 
 def send(session: requests.Session, system: str, method: str, url: str, *, max_attempts: int = 6,
-         timeout: Any = DEFAULT_TIMEOUT, error_message=None, **kwargs: Any) -> requests.Response:
+         timeout: Any = DEFAULT_TIMEOUT, error_message=None, throttle: Throttle | None = None,
+         **kwargs: Any) -> requests.Response:
     """Send one request, retrying what can be retried; raise SourceError for anything else."""
+
+    def request() -> requests.Response:
+        if throttle is None:
+            return session.request(method, url, timeout=timeout, **kwargs)
+        with throttle.slot():
+            return session.request(method, url, timeout=timeout, **kwargs)
 
     @retry(retry=retry_if_exception_type(RetryableError), wait=_wait, stop=stop_after_attempt(max_attempts),
            reraise=True)
     def attempt() -> requests.Response:
         try:
-            response = session.request(method, url, timeout=timeout, **kwargs)
+            response = request()
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetryableError(f"{system}: {type(exc).__name__}") from None
         if response.status_code in RETRY_STATUSES:

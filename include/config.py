@@ -52,6 +52,27 @@ def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
     return data
 
 
+def yaml_line(path: Path, keys: list[Any]) -> int | None:
+    """1-based line of the node at `keys` in a YAML file (the deepest one that exists), for error messages."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(key)), None)
+            key_node = next((k for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            match = key_node = node.value[key]
+        else:
+            break
+        if match is None:
+            break
+        node, line = match, key_node.start_mark.line + 1
+    return line
+
+
 @dataclass(frozen=True)
 class Connection:
     """Credentials for one system. ``repr`` never shows the password or secret extras."""

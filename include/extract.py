@@ -39,10 +39,34 @@ def _with_last(items: Iterable[T]) -> Iterator[tuple[T | None, bool]]:
     yield current, True
 
 
+class StateWarning(UserWarning):
+    """Saved state could not be trusted; the stream is re-read in full instead (never skipped)."""
+
+
 def read_cursor(conn: sa.Connection, source: str, stream: str) -> datetime | None:
     value = conn.execute(sa.select(extract_state.c.cursor_value).where(
         extract_state.c.source == source, extract_state.c.stream == stream)).scalar()
     return utc_datetime(value) if value else None
+
+
+def trusted_cursor(engine: sa.Engine, source: str, stream: str,
+                   now: datetime | None = None) -> tuple[datetime | None, str | None]:
+    """The saved cursor, or None with the reason when it is corrupted or in the future.
+
+    A cursor from the future (clock skew, a hand-edited state row) would silently skip every
+    change until that moment; a corrupted one cannot be read. Both mean: read everything again,
+    which merge-on-key loading makes safe.
+    """
+    try:
+        with engine.connect() as conn:
+            cursor = read_cursor(conn, source, stream)
+    except (ValueError, TypeError) as exc:
+        return None, f"saved cursor for {source}.{stream} is unreadable ({exc}); reading the stream in full"
+    now = now or datetime.now(UTC)
+    if cursor is not None and cursor > now + timedelta(minutes=5):
+        return None, (f"saved cursor for {source}.{stream} is in the future ({_iso(cursor)}); "
+                      "reading the stream in full")
+    return cursor, None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -53,8 +77,10 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
                    lookback: timedelta = DEFAULT_LOOKBACK, full_refresh: bool = False) -> dict[str, Any]:
     stream = source.stream(stream_name)
     started = datetime.now(UTC)
-    with engine.connect() as conn:
-        cursor = None if full_refresh else read_cursor(conn, source.name, stream_name)
+    cursor, state_problem = (None, None) if full_refresh else trusted_cursor(engine, source.name, stream_name)
+    if state_problem:
+        log.warning("%s", state_problem)
+    lookback = getattr(getattr(stream, "cursor", None), "lookback", None) or lookback
     since = cursor - lookback if cursor else None
     newest = cursor
     pages = rows_read = 0
@@ -99,32 +125,43 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
     log.info("%s.%s: %d rows in %d pages (cursor %s -> %s)", source.name, stream_name, rows_read, pages,
              _iso(cursor), _iso(newest))
     return {"source": source.name, "stream": stream_name, "rows": rows_read, "pages": pages,
-            "cursor_from": _iso(since), "cursor_to": _iso(newest)}
+            "cursor_from": _iso(since), "cursor_to": _iso(newest), "state_reset": state_problem}
 
 
 class DeleteGuardError(RuntimeError):
     """A reconciliation pass would tombstone too much at once: more likely an API problem than deletions."""
 
 
+def tombstone(source_name: str, stream_name: str, record_ids: Iterable[str], engine: sa.Engine,
+              run_id: str) -> int:
+    """Mark raw records deleted at the source; returns how many live records were tombstoned."""
+    ids = sorted(set(record_ids))
+    key = (raw_records.c.source == source_name, raw_records.c.stream == stream_name,
+           raw_records.c.is_deleted.is_(False))
+    done = 0
+    with engine.begin() as conn:
+        now = datetime.now(UTC)
+        for start in range(0, len(ids), 500):
+            done += conn.execute(raw_records.update().where(*key, raw_records.c.record_id.in_(ids[start:start + 500]))
+                                 .values(is_deleted=True, loaded_at=now, run_id=run_id)).rowcount
+    if done:
+        log.info("%s.%s: %d records deleted at the source, tombstoned", source_name, stream_name, done)
+    return done
+
+
 def reconcile_deletes(source: Any, stream_name: str, engine: sa.Engine, run_id: str,
                       max_share: float = 0.5) -> int:
     """Tombstone raw records whose keys the system no longer lists (for APIs with no delete feed)."""
     present = set(source.list_keys(stream_name))
-    key = (raw_records.c.source == source.name, raw_records.c.stream == stream_name)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         live = set(conn.execute(sa.select(raw_records.c.record_id).where(
-            *key, raw_records.c.is_deleted.is_(False))).scalars())
-        vanished = sorted(live - present)
-        if live and len(vanished) > max_share * len(live):
-            raise DeleteGuardError(f"{source.name}.{stream_name}: {len(vanished)} of {len(live)} records vanished; "
-                                   "refusing to tombstone them all (check the API, then rerun)")
-        now = datetime.now(UTC)
-        for start in range(0, len(vanished), 500):
-            conn.execute(raw_records.update().where(*key, raw_records.c.record_id.in_(vanished[start:start + 500]))
-                         .values(is_deleted=True, loaded_at=now, run_id=run_id))
-    if vanished:
-        log.info("%s.%s: %d records vanished at the source, tombstoned", source.name, stream_name, len(vanished))
-    return len(vanished)
+            raw_records.c.source == source.name, raw_records.c.stream == stream_name,
+            raw_records.c.is_deleted.is_(False))).scalars())
+    vanished = live - present
+    if live and len(vanished) > max_share * len(live):
+        raise DeleteGuardError(f"{source.name}.{stream_name}: {len(vanished)} of {len(live)} records vanished; "
+                               "refusing to tombstone them all (check the API, then rerun)")
+    return tombstone(source.name, stream_name, vanished, engine, run_id)
 
 
 def extract_source(source: Any, engine: sa.Engine, run_id: str, streams: Iterable[str] | None = None,
@@ -133,8 +170,13 @@ def extract_source(source: Any, engine: sa.Engine, run_id: str, streams: Iterabl
     names = list(streams) if streams else [s.name for s in source.streams]
     results = []
     for name in names:
+        before, _ = trusted_cursor(engine, source.name, name)
         stats = extract_stream(source, name, engine, run_id, lookback)
         if getattr(source.stream(name), "key_params", None) is not None:
             stats["tombstoned"] = reconcile_deletes(source, name, engine, run_id)
+        elif hasattr(source, "read_deletes") and before is not None:
+            # A delete feed (QuickBooks CDC): ids deleted since the previous run's cursor.
+            stats["tombstoned"] = tombstone(source.name, name, source.read_deletes(name, before - lookback),
+                                            engine, run_id)
         results.append(stats)
     return results

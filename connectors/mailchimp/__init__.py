@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
-from connectors.base import HttpSource, OffsetCount, Stream
-from connectors.http import SourceError
+from connectors.auth import BasicAuth
+from connectors.base import Cursor, HttpSource, OffsetCount, Stream
+from connectors.http import RateLimit, SourceError
 
 
 def subscriber_hash(email: str) -> str:
@@ -20,11 +18,14 @@ def subscriber_hash(email: str) -> str:
 class Mailchimp(HttpSource):
     name = "mailchimp"
     error_fields = ("title", "detail")
+    auth = BasicAuth(default_username="seam")  # any user name; the API key is the password
+    rate_limit = RateLimit(max_concurrency=10)  # Mailchimp allows 10 simultaneous connections per key
     streams = (
         # Tags are excluded: changing them does not move last_changed, so an incremental pull cannot
         # track them; what Seam tagged is held in sync_state instead.
-        Stream("members", "lists/{list_id}/members", primary_key="id", cursor_field="last_changed",
-               records_path="members", cursor_param="since_last_changed",
+        Stream("members", "lists/{list_id}/members", primary_key="id",
+               cursor=Cursor("last_changed", name="since_last_changed", format="%Y-%m-%dT%H:%M:%S+00:00"),
+               records_path="members",
                params={"exclude_fields": "members.tags,members.tags_count,_links"},
                key_params={"fields": "members.id,total_items", "exclude_fields": ""},
                paginator=OffsetCount(offset_param="offset", size_param="count", size=1000, total_path="total_items")),
@@ -45,19 +46,12 @@ class Mailchimp(HttpSource):
             raise SourceError(self.name, None, "API key has no data-centre suffix (…-us21)")
         return f"https://{dc}.api.mailchimp.com/3.0"
 
-    def configure_session(self, session: requests.Session) -> None:
-        session.auth = (self.conn.login or "seam", self.conn.password)
-
     def path_vars(self) -> dict[str, str]:
         return {"list_id": self.list_id}
 
     def check(self) -> None:
         self.get("ping")
         self.get(f"lists/{self.list_id}")
-
-    def cursor_params(self, stream: Stream, since: datetime) -> dict[str, Any]:
-        return {"since_last_changed": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")}
-
 
     # --- write-back ---------------------------------------------------------------------------
     def update_tags(self, member_id: str, tags: dict[str, bool]) -> None:

@@ -7,21 +7,26 @@ from typing import Any
 
 import requests
 
-from connectors.base import HttpSource, OffsetCount, Stream
+from connectors.auth import BearerToken
+from connectors.base import Cursor, HttpSource, OffsetCount, Stream
+from connectors.http import RateLimit
 
 POSITION = OffsetCount(offset_param="_offset", size_param="_max", size=1000)
 MINOR_VERSION = "75"
 
 
+UPDATED = Cursor("MetaData.LastUpdatedTime", send="query")
+
+
 class QuickBooks(HttpSource):
     name = "quickbooks"
+    auth = BearerToken()
+    rate_limit = RateLimit(requests=500, per_seconds=60, max_concurrency=10)  # Intuit's per-realm limits
     streams = (
-        Stream("customers", "query", primary_key="Id", cursor_field="MetaData.LastUpdatedTime",
-               records_path="QueryResponse.Customer", params={"_entity": "Customer"},
-               cursor_param="_since", paginator=POSITION),
-        Stream("invoices", "query", primary_key="Id", cursor_field="MetaData.LastUpdatedTime",
-               records_path="QueryResponse.Invoice", params={"_entity": "Invoice"},
-               cursor_param="_since", paginator=POSITION),
+        Stream("customers", "query", primary_key="Id", cursor=UPDATED,
+               records_path="QueryResponse.Customer", params={"_entity": "Customer"}, paginator=POSITION),
+        Stream("invoices", "query", primary_key="Id", cursor=UPDATED,
+               records_path="QueryResponse.Invoice", params={"_entity": "Invoice"}, paginator=POSITION),
     )
 
     def base_url(self) -> str:
@@ -29,10 +34,6 @@ class QuickBooks(HttpSource):
             return self.conn.host.rstrip("/")
         realm = self.conn.extra.get("realm_id") or self.conn.schema
         return f"https://quickbooks.api.intuit.com/v3/company/{realm}"
-
-    def configure_session(self, session: requests.Session) -> None:
-        token = self.conn.password or self.conn.extra.get("access_token", "")
-        session.headers["Authorization"] = f"Bearer {token}"
 
     def check(self) -> None:
         self.get("query", params={"query": "SELECT COUNT(*) FROM Customer", "minorversion": MINOR_VERSION})
