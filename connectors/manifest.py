@@ -157,7 +157,11 @@ def load_manifest(system: str, directory: Path | None = None) -> type[HttpSource
 
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(MANIFEST_SCHEMA).iter_errors(doc))
     if error is not None:
-        raise fail(list(error.absolute_path), error.message)
+        keys = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            keys += sorted(k for k in error.instance if k not in allowed)[:1]  # point at the stray key's line
+        raise fail(keys, error.message)
     problems = _semantic_problems(doc)
     if problems:
         raise fail(*problems[0])

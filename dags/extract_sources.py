@@ -1,6 +1,7 @@
 """extract_<system>: one DAG per source, pulling every stream incrementally into the raw layer.
 
-Wiring only: the work is include.pipeline.extract. Each DAG updates the source's raw Asset,
+Wiring only: the work is include.pipeline.extract. A new manifest in connectors/manifests/
+gets its DAG here without code. Each DAG updates the source's raw Asset,
 which schedules unify_customers.
 """
 
@@ -11,8 +12,6 @@ from airflow.sdk import Asset, dag, task
 
 from include.assets import RAW_ASSETS
 from include.dag_defaults import DEFAULT_ARGS
-
-SYSTEMS = ("woocommerce", "mailchimp", "quickbooks", "legacy_crm")
 
 
 def build(system: str):
@@ -31,5 +30,5 @@ def build(system: str):
     return extract_dag()
 
 
-for _system in SYSTEMS:
+for _system in RAW_ASSETS:  # every connector, Python or YAML manifest
     globals()[f"extract_{_system}"] = build(_system)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from include.drift import FieldCounter, record_drift
 from include.normalise import utc_datetime
 from include.warehouse import upsert_rows
 from include.warehouse.schema import extract_runs, extract_state, raw_records
@@ -84,11 +85,14 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
     since = cursor - lookback if cursor else None
     newest = cursor
     pages = rows_read = 0
+    seen = FieldCounter()
+    drift: dict[str, list[str]] = {}
     try:
         for page, is_last in _with_last(source.read_pages(stream_name, since)):
             now = datetime.now(UTC)
             rows = []
             for record in page or []:
+                seen.add(record)
                 record_cursor = source.record_cursor(stream, record)
                 if record_cursor and (newest is None or record_cursor > newest):
                     newest = record_cursor
@@ -106,6 +110,7 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
                 pages += page is not None
                 rows_read += len(page or [])
                 if is_last:
+                    drift = record_drift(conn, source.name, stream_name, seen, run_id, now)
                     upsert_rows(conn, extract_state, [{
                         "source": source.name, "stream": stream_name, "cursor_value": _iso(newest),
                         "updated_at": now, "run_id": run_id}])
@@ -125,7 +130,7 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
     log.info("%s.%s: %d rows in %d pages (cursor %s -> %s)", source.name, stream_name, rows_read, pages,
              _iso(cursor), _iso(newest))
     return {"source": source.name, "stream": stream_name, "rows": rows_read, "pages": pages,
-            "cursor_from": _iso(since), "cursor_to": _iso(newest), "state_reset": state_problem}
+            "cursor_from": _iso(since), "cursor_to": _iso(newest), "state_reset": state_problem, **drift}
 
 
 class DeleteGuardError(RuntimeError):

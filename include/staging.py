@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from connectors import SOURCES
 from include import quality
+from include.drift import check_mapped_fields
 from include.mapping import load_mapping, map_record
 from include.normalise import email_match_key
 from include.quality import mask
@@ -41,6 +42,8 @@ def map_raw(engine: sa.Engine, run_id: str) -> dict[str, Any]:
     warnings: Counter[str] = Counter()
     now = datetime.now(UTC)
     mappings = {source: load_mapping(source) for source in SOURCES}
+    with engine.connect() as conn:
+        check_mapped_fields(conn, mappings)
     query = sa.select(raw_records.c.source, raw_records.c.stream, raw_records.c.record_id,
                       raw_records.c.payload, raw_records.c.is_deleted)
     with engine.connect() as conn:

@@ -47,6 +47,14 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
                                .order_by(sa.func.count().desc()).limit(8)).all()
     out = ["", "Rows pulled (this run)", table(["source.stream", "rows", "pages", "status", "cursor now"],
                                                [(f"{s}.{st}", n, p, status, c) for s, st, n, p, status, c in pulled])]
+    notes = [(f"{r['source']}.{r['stream']}", note)
+             for key, stage in stages.items() if key.startswith("extract_")
+             for r in stage["stats"].get("result") or [] if isinstance(r, dict)
+             for note in ([f"new field(s): {', '.join(r['new_fields'])}"] if r.get("new_fields") else [])
+             + ([f"field(s) stopped arriving: {', '.join(r['vanished_fields'])}"] if r.get("vanished_fields") else [])
+             + ([r["state_reset"]] if r.get("state_reset") else [])]
+    if notes:
+        out += ["", "Source schema and state changes", table(["source.stream", "change"], notes)]
     stage_stats = stages.get("stage", {}).get("stats", {}).get("result", {})
     recon = stage_stats.get("reconciliation", [])
     out += ["", "Staging reconciliation (raw = staged + quarantined + tombstones)",

@@ -18,7 +18,7 @@ raw_records = sa.Table(
     metadata,
     sa.Column("source", sa.String(40), primary_key=True),
     sa.Column("stream", sa.String(60), primary_key=True),
-    sa.Column("record_id", sa.String(80), primary_key=True),
+    sa.Column("record_id", sa.String(200), primary_key=True),  # composite event keys run long
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("payload_hash", sa.String(40), nullable=False),
     sa.Column("cursor_value", sa.String(40)),
@@ -34,6 +34,21 @@ extract_state = sa.Table(
     sa.Column("source", sa.String(40), primary_key=True),
     sa.Column("stream", sa.String(60), primary_key=True),
     sa.Column("cursor_value", sa.String(40)),
+    sa.Column("updated_at", ts, nullable=False),
+    sa.Column("run_id", sa.String(120), nullable=False),
+)
+
+# What each stream's records look like: field -> how many records carried it. Schema drift (a new
+# field, a field that stopped arriving) is found by comparing a run's records with this.
+stream_schemas = sa.Table(
+    "stream_schemas",
+    metadata,
+    sa.Column("source", sa.String(40), primary_key=True),
+    sa.Column("stream", sa.String(60), primary_key=True),
+    sa.Column("field_counts", sa.Text, nullable=False),  # JSON {field path: records seen with it}
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("new_fields", sa.Text),  # JSON list: first seen in the latest run
+    sa.Column("vanished_fields", sa.Text),  # JSON list: usually present, absent from the whole latest run
     sa.Column("updated_at", ts, nullable=False),
     sa.Column("run_id", sa.String(120), nullable=False),
 )

@@ -230,3 +230,32 @@ def test_a_tombstoned_record_that_reappears_comes_back(sandbox_copy, warehouse):
     with warehouse.connect() as conn:
         assert conn.execute(sa.select(raw_records.c.is_deleted).where(raw_records.c.record_id == "1",
                                                                       raw_records.c.stream == "customers")).scalar() is False
+
+
+@pytest.mark.parametrize("system", sorted({s for s, _st, _t in STREAMS}))
+def test_discover_lists_every_stream_with_key_cursor_and_fields(sandbox_env, system):
+    source = open_source(system, connection_for(system, sandbox_env["systems"]))
+    catalogue = source.discover()
+    declared = {s.name for s in source.streams}
+    assert set(catalogue) == declared
+    for stream, info in catalogue.items():
+        assert info["fields"], f"{system}.{stream}: no fields discovered"
+        key = info["primary_key"]
+        for part in (key,) if isinstance(key, str) else key or ():
+            assert part.split(".")[0] in info["fields"], f"{system}.{stream}: key {part} not among the fields"
+
+
+@pytest.mark.parametrize(("saved", "why"), [("2999-01-01T00:00:00Z", "in the future"), ("not-a-date", "unreadable")])
+def test_untrustworthy_saved_state_means_a_full_reread_never_silent_loss(sandbox_copy, warehouse, saved, why):
+    from include.warehouse import upsert_rows
+
+    source = open_source("woocommerce", connection_for("woocommerce", sandbox_copy["systems"]))
+    with warehouse.begin() as conn:
+        upsert_rows(conn, extract_state, [{"source": "woocommerce", "stream": "orders", "cursor_value": saved,
+                                           "updated_at": datetime.now(UTC), "run_id": "hand-edited"}])
+    stats = extract_stream(source, "orders", warehouse, "run-1")
+    assert why in stats["state_reset"]
+    assert stats["rows"] == truth_count(sandbox_copy["dir"], "woocommerce", "orders")
+    with warehouse.connect() as conn:
+        cursor = conn.execute(sa.select(extract_state.c.cursor_value).where(extract_state.c.stream == "orders")).scalar()
+    assert cursor < datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "the cursor is repaired by the full read"
