@@ -115,14 +115,17 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_mappings(_args: argparse.Namespace) -> int:
-    """Validate every mapping file before any data moves."""
+    """Validate every connector manifest and mapping file before any data moves."""
     from connectors import SOURCES
+    from connectors.manifest import available_manifests, load_manifest
     from include.config import ConfigError
     from include.mapping import load_mapping
     from include.segments import load_segments
 
     problems = 0
-    for name, load in [*((s, lambda s=s: load_mapping(s)) for s in SOURCES), ("segments", load_segments)]:
+    checks = [*((f"connector {m}", lambda m=m: load_manifest(m)) for m in available_manifests()),
+              *((s, lambda s=s: load_mapping(s)) for s in SOURCES), ("segments", load_segments)]
+    for name, load in checks:
         try:
             loaded = load()
             detail = f"{len(loaded.streams)} stream(s)" if hasattr(loaded, "streams") else f"{len(loaded)} segment(s)"
