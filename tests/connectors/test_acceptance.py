@@ -259,3 +259,54 @@ def test_untrustworthy_saved_state_means_a_full_reread_never_silent_loss(sandbox
     with warehouse.connect() as conn:
         cursor = conn.execute(sa.select(extract_state.c.cursor_value).where(extract_state.c.stream == "orders")).scalar()
     assert cursor < datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "the cursor is repaired by the full read"
+
+
+KILLABLE = """
+import sys, time
+from pathlib import Path
+from connectors import open_source
+from include.extract import extract_stream
+from include.warehouse import get_engine
+
+source = open_source("woocommerce", page_size=10)
+real = source.read_pages
+
+def pages(stream_name, since, extra=None):
+    for n, page in enumerate(real(stream_name, since)):
+        if n == 4:
+            Path(sys.argv[2]).write_text("4 pages read")
+            time.sleep(120)  # killed here
+        yield page
+
+source.read_pages = pages
+extract_stream(source, "orders", get_engine(sys.argv[1]), "run-killed")
+"""
+
+
+def test_an_extraction_killed_with_sigkill_loses_and_doubles_nothing(sandbox_copy, warehouse, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from include.runner import connections_for
+
+    marker = tmp_path / "marker"
+    url = str(warehouse.url)
+    child = subprocess.Popen([sys.executable, "-c", KILLABLE, url, str(marker)],
+                             env={**os.environ, **connections_for(sandbox_copy["systems"])})
+    deadline = time.monotonic() + 60
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the child never got going"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with warehouse.connect() as conn:
+        assert conn.execute(sa.select(extract_state)).first() is None, "no cursor may advance on a killed run"
+        assert conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar() == 30
+    source = open_source("woocommerce", connection_for("woocommerce", sandbox_copy["systems"]), page_size=10)
+    extract_stream(source, "orders", warehouse, "run-again")
+    with warehouse.connect() as conn:
+        ids = conn.execute(sa.select(raw_records.c.record_id)).scalars().all()
+    assert len(ids) == len(set(ids)) == truth_count(sandbox_copy["dir"], "woocommerce", "orders")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,52 @@ def test_cursor_values_render_as_the_api_expects():
     assert Cursor("updated", send="header", name="If-Modified-Since", format="http-date").render(moment) == \
         "Sun, 01 Mar 2026 12:30:05 GMT"
     assert Cursor("updated", name="modified_after", format="%Y-%m-%dT%H:%M:%S").render(moment) == "2026-03-01T12:30:05"
+
+
+APPEND = """\
+system: order_history
+auth: {type: basic}
+streams:
+  order_versions:
+    path: orders
+    primary_key: null
+    write_mode: append
+    params: {orderby: id, order: asc, dates_are_gmt: "true"}
+    cursor: {field: date_modified_gmt, send: param, name: modified_after, format: "%Y-%m-%dT%H:%M:%S"}
+    paginator: {type: page_number, size: 50, total_pages_header: X-WP-TotalPages}
+"""
+
+
+def test_an_append_stream_keeps_every_version_once(sandbox_copy, tmp_path):
+    """write_mode append: reloading adds nothing, a change at the source adds a version, history stays."""
+    import sqlalchemy as sa
+
+    from include.extract import extract_stream
+    from include.warehouse import get_engine, migrate
+    from include.warehouse.schema import raw_records
+    from sandbox import store
+
+    cls = load(tmp_path, APPEND, "order_history")
+    source = cls(connection_for("woocommerce", sandbox_copy["systems"]))
+    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    migrate(engine)
+    count = truth_count(sandbox_copy["dir"], "woocommerce", "orders")
+
+    def versions() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(raw_records)).scalar()
+
+    extract_stream(source, "order_versions", engine, "run-1")
+    extract_stream(source, "order_versions", engine, "run-2", full_refresh=True)
+    assert versions() == count
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    with engine.connect() as conn:
+        order_id = json.loads(conn.execute(sa.select(raw_records.c.payload).limit(1)).scalar())["id"]
+    store.touch(sandbox_copy["dir"], "woocommerce", "orders", str(order_id), {"status": "refunded"}, when)
+    extract_stream(source, "order_versions", engine, "run-3")
+    assert versions() == count + 1
+    with engine.connect() as conn:
+        statuses = sorted(json.loads(p)["status"] for p in conn.execute(sa.select(raw_records.c.payload)).scalars()
+                          if json.loads(p)["id"] == order_id)
+    assert len(statuses) == 2 and "refunded" in statuses
+    engine.dispose()
