@@ -172,6 +172,8 @@ def test_secrets_never_reach_the_logs(sandbox_env, warehouse, caplog):
     for system, stream, _truth in STREAMS:
         conn = connection_for(system, sandbox_env["systems"])
         secrets += [s for s in (conn.password, conn.login) if s and len(s) > 8]
+        secrets += [v for k, v in conn.extra.items() if isinstance(v, str) and len(v) > 8
+                    and any(word in k for word in ("secret", "token", "key", "password"))]
         extract_stream(open_source(system, conn, **({} if system == "legacy_crm" else {"page_size": 50})),
                        stream, warehouse, "run-logs")
     bad = open_source("woocommerce", connection_for("woocommerce", sandbox_env["systems"], password="cs_top-secret-x"))
@@ -182,6 +184,14 @@ def test_secrets_never_reach_the_logs(sandbox_env, warehouse, caplog):
     assert "woocommerce" in text or "urllib3" in text, "the test must capture something"
     leaked = [s for s in secrets if s in text]
     assert not leaked, "a credential appeared in the logs"
+    from include.summary import render
+
+    with warehouse.connect() as conn:  # every table, every column, as text
+        tables = sa.inspect(conn).get_table_names()
+        dump = "\n".join(str(row) for name in tables for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')))
+    assert len(dump) > 10_000, "the warehouse dump must hold the extracted rows"
+    assert not [s for s in secrets if s in dump], "a credential reached the warehouse"
+    assert not [s for s in secrets if s in render(warehouse)], "a credential reached the run summary"
 
 
 @pytest.mark.parametrize(("system", "stream"), [("woocommerce", "customers"), ("woocommerce", "orders"),
