@@ -110,6 +110,9 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
                 pages += page is not None
                 rows_read += len(page or [])
                 if is_last:
+                    # Never past this run's start: a record edited while we paged may sit behind
+                    # our position; the next run re-reads from here (merge on key makes that free).
+                    newest = min(newest, started) if newest else newest
                     drift = record_drift(conn, source.name, stream_name, seen, run_id, now)
                     upsert_rows(conn, extract_state, [{
                         "source": source.name, "stream": stream_name, "cursor_value": _iso(newest),

@@ -14,7 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass(frozen=True)
 class Faults:
-    """Failures a real service shows now and then; `rate` is the share of requests that get one."""
+    """Failures a real service shows now and then; `rate` is the share of requests that get one.
+
+    Kinds: "429" (with Retry-After), "500", "503", "drop" (connection closed, no answer), and
+    "update" (someone edits a random record of the system just before the answer is computed, as
+    happens while a long listing is paged; the request itself succeeds).
+    """
 
     rate: float = 0.0
     kinds: tuple[str, ...] = ("429", "500", "503", "drop")
@@ -26,8 +31,10 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type, data_dir: Path, credentials: dict[str, Any]):
+    def __init__(self, address: tuple[str, int], handler: type, data_dir: Path, credentials: dict[str, Any],
+                 system: str = ""):
         super().__init__(address, handler)
+        self.system = system
         self.data_dir = Path(data_dir)
         self.credentials = credentials
         self.in_flight = 0
@@ -35,6 +42,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = Faults()
         self.fault_rng = random.Random(0)
         self.faults_served = 0
+        self.edits_made = 0
 
     def inject(self, faults: Faults) -> None:
         self.faults, self.fault_rng = faults, random.Random(faults.seed)
@@ -45,6 +53,20 @@ class SandboxServer(ThreadingHTTPServer):
                 self.faults_served += 1
                 return self.fault_rng.choice(self.faults.kinds)
         return None
+
+    def edit_random_record(self) -> None:
+        """Bump one random record's modification time (and version), as a concurrent edit would."""
+        from sandbox import store
+
+        conn = store.connect(self.data_dir, self.system)
+        with self.lock:
+            row = conn.execute("SELECT kind, id FROM objects ORDER BY id LIMIT 1 OFFSET ?",
+                               (self.fault_rng.randrange(max(1, conn.execute("SELECT COUNT(*) FROM objects")
+                                                                  .fetchone()[0])),)).fetchone()
+        conn.close()
+        if row:
+            store.touch(self.data_dir, self.system, row[0], row[1])
+            self.edits_made += 1
 
     @property
     def port(self) -> int:
@@ -94,6 +116,9 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         fault = self.server.next_fault()
+        if fault == "update":
+            self.server.edit_random_record()
+            fault = None
         if fault == "drop":  # the connection dies before any answer
             self.close_connection = True
             return

@@ -42,7 +42,7 @@ def start_servers(data_dir: Path, host: str = "127.0.0.1", ports: dict[str, int]
     handle = SandboxHandle(systems={})
     shown = public_host or ("127.0.0.1" if host in ("0.0.0.0", "") else host)
     for name, handler in HANDLERS.items():
-        server = SandboxServer((host, (ports or {}).get(name, 0)), handler, data_dir, creds[name])
+        server = SandboxServer((host, (ports or {}).get(name, 0)), handler, data_dir, creds[name], system=name)
         if faults:
             server.inject(faults)
         threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True).start()

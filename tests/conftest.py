@@ -114,7 +114,7 @@ def sandbox_copy(tmp_path):
 
     generate_sandbox(tmp_path / "sandbox", people=150, seed=5)
     handle = start_servers(tmp_path / "sandbox")
-    yield {"dir": tmp_path / "sandbox", "systems": handle.systems}
+    yield {"dir": tmp_path / "sandbox", "systems": handle.systems, "handle": handle}
     handle.stop()
 
 

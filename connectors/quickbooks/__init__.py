@@ -49,7 +49,9 @@ class QuickBooks(HttpSource):
         query = f"SELECT * FROM {entity}"
         if where:
             query += " WHERE " + " AND ".join(where)
-        query += (f" ORDERBY MetaData.LastUpdatedTime, Id STARTPOSITION {int(params['_offset']) + 1}"
+        # Ordered by Id, not by change time: an edit made while we page would move a record from
+        # behind our position to the end of a time-ordered listing and shift an unread one past us.
+        query += (f" ORDERBY Id STARTPOSITION {int(params['_offset']) + 1}"
                   f" MAXRESULTS {int(params['_max'])}")
         return {"query": query, "minorversion": MINOR_VERSION}
 
