@@ -116,6 +116,15 @@ class LegacyCrm:
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(self.name, None, f"cannot read contacts: {type(exc.orig or exc).__name__}") from None
 
+    def discover(self) -> dict[str, dict[str, Any]]:
+        """Stream catalogue, as HttpSource.discover gives it: key, cursor, write mode, fields seen."""
+        catalogue = {}
+        for stream in self.streams:
+            first = next(iter(self.read_pages(stream.name, None)), [])
+            catalogue[stream.name] = {"primary_key": stream.primary_key, "cursor_field": "date_modified_effective",
+                                      "write_mode": "merge", "fields": sorted({k for r in first[:50] for k in r})}
+        return catalogue
+
     def record_id(self, stream: SqlStream, record: dict[str, Any]) -> str:
         return str(record["id"])
 
