@@ -86,8 +86,11 @@ class QueryKeys(Auth):
         session.params = {**(session.params or {}), **{p: connection_value(conn, ref) for p, ref in self.params.items()}}
 
 
+from connectors.oauth import OAuth2Refresh  # noqa: E402 - it subclasses Auth above
+
 AUTH_STYLES: dict[str, type[Auth]] = {"none": NoAuth, "basic": BasicAuth, "bearer": BearerToken,
-                                      "api_key_header": ApiKeyHeader, "query_keys": QueryKeys}
+                                      "api_key_header": ApiKeyHeader, "query_keys": QueryKeys,
+                                      "oauth2_refresh": OAuth2Refresh}
 
 
 def auth_from_spec(spec: dict[str, Any]) -> Auth:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -36,6 +37,10 @@ class SourceError(RuntimeError):
         self.system, self.status = system, status
 
 
+class DeleteFeedGap(SourceError):
+    """A delete feed cannot cover the period asked for (QuickBooks CDC looks back 30 days at most)."""
+
+
 class RetryableError(RuntimeError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -52,9 +57,13 @@ class RateLimit:
 
 
 class Throttle:
-    """Process-wide pacing for one system: a token bucket plus a concurrency cap.
+    """Process-wide pacing for one system: a sliding window of requests plus a concurrency cap.
 
-    Staying under the limit is cheaper than collecting 429s and sleeping on Retry-After.
+    Staying under the limit is cheaper than collecting 429s and sleeping on Retry-After. A sliding
+    window, unlike a token bucket, never lets more than `requests` through in any `per_seconds`
+    span (a full bucket plus its refill allows twice that). Each request is dated by when its
+    answer came back, the latest moment the server can have counted it, so network delays never
+    make two requests look further apart to the server than they were.
     """
 
     _registry: dict[tuple[str, RateLimit], Throttle] = {}
@@ -62,10 +71,7 @@ class Throttle:
 
     def __init__(self, limit: RateLimit):
         self.limit = limit
-        self.capacity = float(limit.requests or 0)
-        self.tokens = self.capacity
-        self.rate = (limit.requests / limit.per_seconds) if limit.requests else 0.0
-        self.updated = time.monotonic()
+        self.recent: deque[list[float]] = deque(maxlen=limit.requests or None)  # [time] per request
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(limit.max_concurrency) if limit.max_concurrency else None
 
@@ -76,28 +82,33 @@ class Throttle:
         with cls._registry_lock:
             return cls._registry.setdefault((system, limit), cls(limit))
 
-    def _take(self) -> None:
-        if not self.rate:
-            return
+    def _take(self) -> list[float] | None:
+        if not self.limit.requests:
+            return None
         while True:
             with self.lock:
                 now = time.monotonic()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                wait = (1 - self.tokens) / self.rate
+                wait = 0.0
+                if len(self.recent) == self.limit.requests:
+                    wait = self.recent[0][0] + self.limit.per_seconds - now
+                if wait <= 0:
+                    entry = [now]
+                    self.recent.append(entry)  # maxlen drops the oldest
+                    return entry
             time.sleep(wait)
 
     @contextmanager
     def slot(self):
-        self._take()
-        if self.slots is None:
+        if self.slots is not None:
+            self.slots.acquire()
+        entry = self._take()
+        try:
             yield
-            return
-        with self.slots:
-            yield
+        finally:
+            if entry is not None:
+                entry[0] = time.monotonic()  # answered (or failed): the server has counted it by now
+            if self.slots is not None:
+                self.slots.release()
 
 
 def make_session(user_agent: str = "seam/0.1") -> requests.Session:

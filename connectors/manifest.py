@@ -40,6 +40,10 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                 "username": _FIELD_REF, "password": _FIELD_REF, "default_username": {"type": "string"},
                 "token": _FIELD_REF, "header": {"type": "string"}, "key": _FIELD_REF, "prefix": {"type": "string"},
                 "params": {"type": "object", "additionalProperties": _FIELD_REF},
+                # oauth2_refresh
+                "client_id": _FIELD_REF, "client_secret": _FIELD_REF, "refresh_token": _FIELD_REF,
+                "token_url": _FIELD_REF, "access_token": _FIELD_REF, "account": _FIELD_REF,
+                "default_token_url": {"type": "string"}, "margin_seconds": {"type": "number", "exclusiveMinimum": 0},
             },
             "additionalProperties": False,
         },

@@ -18,7 +18,8 @@ from include.warehouse.schema import customer_sources
 
 ORDER_STREAMS = {"orders", "invoices"}
 # The ground truth names streams as the systems do; the warehouse uses Seam's stream names.
-STREAM_ALIASES = {("quickbooks", "Customer"): "customers", ("quickbooks", "Invoice"): "invoices"}
+STREAM_ALIASES = {("quickbooks", "Customer"): "customers", ("quickbooks", "Invoice"): "invoices",
+                  ("quickbooks", "Payment"): "payments"}
 
 
 def load_truth(path: Path) -> dict[tuple[str, str, str], dict[str, str]]:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from connectors.http import DeleteFeedGap
 from include.drift import FieldCounter, record_drift
 from include.normalise import utc_datetime
 from include.warehouse import upsert_rows
@@ -84,26 +85,34 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
     lookback = getattr(getattr(stream, "cursor", None), "lookback", None) or lookback
     since = cursor - lookback if cursor else None
     newest = cursor
-    pages = rows_read = 0
+    pages = rows_read = repeated = 0
+    previous_ids: set[str] = set()  # one page back: enough to see a record repeated across a boundary
     seen = FieldCounter()
     drift: dict[str, list[str]] = {}
     try:
         for page, is_last in _with_last(source.read_pages(stream_name, since)):
             now = datetime.now(UTC)
             rows = []
+            page_ids: set[str] = set()
             for record in page or []:
-                seen.add(record)
+                record_id = source.record_id(stream, record)
+                if record_id in page_ids or record_id in previous_ids:
+                    repeated += 1  # written again (it may have changed), counted once
+                else:
+                    seen.add(record)
+                page_ids.add(record_id)
                 record_cursor = source.record_cursor(stream, record)
                 if record_cursor and (newest is None or record_cursor > newest):
                     newest = record_cursor
                 payload = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
                 rows.append({
-                    "source": source.name, "stream": stream_name, "record_id": source.record_id(stream, record),
+                    "source": source.name, "stream": stream_name, "record_id": record_id,
                     "payload": payload, "payload_hash": hashlib.sha1(payload.encode()).hexdigest(),
                     "cursor_value": _iso(record_cursor), "is_deleted": source.is_deleted(stream, record),
                     "first_loaded_at": now, "loaded_at": now, "run_id": run_id,
                 })
-            rows = list({(r["record_id"]): r for r in rows}.values())  # a page may repeat a record
+            rows = list({(r["record_id"]): r for r in rows}.values())  # the latest version of a repeat
+            previous_ids = page_ids
             with engine.begin() as conn:
                 upsert_rows(conn, raw_records, rows, keep_on_update=["first_loaded_at"],
                             only_if_changed=["payload_hash", "is_deleted"])
@@ -120,7 +129,8 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
                     upsert_rows(conn, extract_runs, [{
                         "run_id": run_id, "source": source.name, "stream": stream_name, "started_at": started,
                         "finished_at": now, "cursor_from": _iso(since), "cursor_to": _iso(newest),
-                        "pages": pages, "rows_read": rows_read, "rows_loaded": rows_read, "status": "success",
+                        "pages": pages, "rows_read": rows_read, "rows_loaded": rows_read - repeated,
+                        "status": "success",
                         "error": None}])
     except Exception as exc:
         with engine.begin() as conn:
@@ -130,9 +140,10 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
                 "pages": pages, "rows_read": rows_read, "rows_loaded": 0, "status": "failed",
                 "error": str(exc)[:2000]}])
         raise
-    log.info("%s.%s: %d rows in %d pages (cursor %s -> %s)", source.name, stream_name, rows_read, pages,
-             _iso(cursor), _iso(newest))
-    return {"source": source.name, "stream": stream_name, "rows": rows_read, "pages": pages,
+    log.info("%s.%s: %d rows in %d pages, %d repeated across pages (cursor %s -> %s)", source.name, stream_name,
+             rows_read - repeated, pages, repeated, _iso(cursor), _iso(newest))
+    return {"source": source.name, "stream": stream_name, "rows": rows_read - repeated, "repeated": repeated,
+            "pages": pages,
             "cursor_from": _iso(since), "cursor_to": _iso(newest), "state_reset": state_problem, **drift}
 
 
@@ -172,19 +183,35 @@ def reconcile_deletes(source: Any, stream_name: str, engine: sa.Engine, run_id: 
     return tombstone(source.name, stream_name, vanished, engine, run_id)
 
 
+def last_successful_start(engine: sa.Engine, source: str, stream: str) -> datetime | None:
+    with engine.connect() as conn:
+        started = conn.execute(sa.select(sa.func.max(extract_runs.c.started_at)).where(
+            extract_runs.c.source == source, extract_runs.c.stream == stream,
+            extract_runs.c.status == "success")).scalar()
+    return utc_datetime(started) if started else None
+
+
 def extract_source(source: Any, engine: sa.Engine, run_id: str, streams: Iterable[str] | None = None,
                    lookback: timedelta = DEFAULT_LOOKBACK) -> list[dict[str, Any]]:
     source.check()
     names = list(streams) if streams else [s.name for s in source.streams]
     results = []
     for name in names:
-        before, _ = trusted_cursor(engine, source.name, name)
+        previous_run = last_successful_start(engine, source.name, name)
         stats = extract_stream(source, name, engine, run_id, lookback)
         if getattr(source.stream(name), "key_params", None) is not None:
             stats["tombstoned"] = reconcile_deletes(source, name, engine, run_id)
-        elif hasattr(source, "read_deletes") and before is not None:
-            # A delete feed (QuickBooks CDC): ids deleted since the previous run's cursor.
-            stats["tombstoned"] = tombstone(source.name, name, source.read_deletes(name, before - lookback),
-                                            engine, run_id)
+        elif hasattr(source, "read_deletes") and previous_run is not None:
+            # A delete feed (QuickBooks CDC): ids deleted since the previous run began (not since its
+            # cursor: a quiet month would put the newest change out of the feed's reach). When the
+            # feed cannot reach that far back, compare key sets instead of missing the deletions.
+            try:
+                deleted = list(source.read_deletes(name, previous_run - lookback))
+            except DeleteFeedGap as gap:
+                log.warning("%s; reconciling %s.%s by key set instead", gap, source.name, name)
+                stats["tombstoned"] = reconcile_deletes(source, name, engine, run_id)
+                stats["delete_feed_gap"] = True
+            else:
+                stats["tombstoned"] = tombstone(source.name, name, deleted, engine, run_id)
         results.append(stats)
     return results

@@ -35,6 +35,15 @@ def airflow_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _quickbooks_oauth(books: dict[str, str]) -> dict[str, str]:
+    """OAuth2 refresh settings (token endpoint on the sandbox server) when the sandbox issued them."""
+    if not all(books.get(k) for k in ("client_id", "client_secret", "refresh_token")):
+        return {}  # a sandbox generated before OAuth2: static token only
+    root = books["base_url"].split("/v3/company/", 1)[0]
+    return {"client_id": books["client_id"], "client_secret": books["client_secret"],
+            "refresh_token": books["refresh_token"], "token_url": f"{root}/oauth2/v1/tokens/bearer"}
+
+
 def connections_for(systems: dict[str, dict[str, str]]) -> dict[str, str]:
     """AIRFLOW_CONN_SEAM_* values (Airflow's JSON form) for the systems a sandbox reports."""
     conns = {
@@ -46,7 +55,7 @@ def connections_for(systems: dict[str, dict[str, str]]) -> dict[str, str]:
                       "extra": {"list_id": systems["mailchimp"]["list_id"]}},
         "quickbooks": {"conn_type": "http", "host": systems["quickbooks"]["base_url"],
                        "password": systems["quickbooks"]["access_token"],
-                       "extra": {"realm_id": systems["quickbooks"]["realm_id"]}},
+                       "extra": {"realm_id": systems["quickbooks"]["realm_id"], **_quickbooks_oauth(systems["quickbooks"])}},
         "legacy_crm": {"conn_type": "generic", "host": systems["legacy_crm"]["url"]},
     }
     return {f"AIRFLOW_CONN_SEAM_{name.upper()}": json.dumps(value) for name, value in conns.items()}

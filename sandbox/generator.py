@@ -23,7 +23,7 @@ from sandbox import legacy_crm, store, systems
 from sandbox.population import ANCHOR, make_people
 
 STORES = ("woocommerce", "mailchimp", "quickbooks")
-VERSION = 4  # bump when the generated data changes shape, so `seam sandbox up` regenerates
+VERSION = 5  # bump when the generated data changes shape, so `seam sandbox up` regenerates
 SHARES = {"mailchimp": 0.6, "woocommerce": 0.55, "legacy_crm": 0.4, "quickbooks": 0.3}
 
 
@@ -35,7 +35,9 @@ def new_credentials() -> dict[str, Any]:
         "woocommerce": {"consumer_key": "ck_" + secrets.token_hex(20), "consumer_secret": "cs_" + secrets.token_hex(20)},
         "mailchimp": {"api_key": secrets.token_hex(16) + "-us21", "list_id": secrets.token_hex(5)},
         "quickbooks": {"realm_id": str(9130350000000000 + secrets.randbelow(10**9)),
-                       "access_token": "eyJ" + secrets.token_urlsafe(48)},
+                       "access_token": "eyJ" + secrets.token_urlsafe(48),
+                       "client_id": "AB" + secrets.token_hex(24), "client_secret": secrets.token_urlsafe(30),
+                       "refresh_token": "AB11" + secrets.token_urlsafe(36)},
     }
 
 
@@ -52,10 +54,12 @@ def credentials_from_connections(env: Mapping[str, str]) -> dict[str, Any]:
 
     shop, chimp, books = conn("woocommerce"), conn("mailchimp"), conn("quickbooks")
     realm = books["extra"].get("realm_id") or books["host"].rstrip("/").rsplit("/", 1)[-1]
+    oauth = {key: books["extra"][key] for key in ("client_id", "client_secret", "refresh_token")
+             if books["extra"].get(key)}  # absent: a static-token setup
     return {
         "woocommerce": {"consumer_key": shop["login"], "consumer_secret": shop["password"]},
         "mailchimp": {"api_key": chimp["password"], "list_id": chimp["extra"]["list_id"]},
-        "quickbooks": {"realm_id": realm, "access_token": books["password"]},
+        "quickbooks": {"realm_id": realm, "access_token": books["password"], **oauth},
     }
 
 

@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS objects (
 CREATE INDEX IF NOT EXISTS objects_modified ON objects (kind, modified, num);
 CREATE INDEX IF NOT EXISTS objects_num ON objects (kind, num);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deletions (kind TEXT NOT NULL, id TEXT NOT NULL, deleted_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS deletions_time ON deletions (kind, deleted_at);
 """
 SHOP_TZ = ZoneInfo("Europe/Moscow")
 COMPANY_TZ = ZoneInfo("America/Los_Angeles")
@@ -110,10 +112,24 @@ def insert(data_dir: Path, system: str, kind: str, record_id: str, body: dict, w
     write_objects(data_dir, system, [(kind, str(record_id), num, utc_key(when), tag, body)])
 
 
-def delete(data_dir: Path, system: str, kind: str, record_id: str) -> None:
+def delete(data_dir: Path, system: str, kind: str, record_id: str, when: datetime | None = None) -> None:
+    """Remove a record and log the deletion (UTC `deleted_at`), so a change feed (QuickBooks CDC) can report it."""
+    when = when or datetime.now(UTC).replace(microsecond=0)
     conn = connect(data_dir, system)
-    conn.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, str(record_id)))
+    with conn:
+        conn.execute("BEGIN")
+        gone = conn.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, str(record_id))).rowcount
+        if gone:
+            conn.execute("INSERT INTO deletions (kind, id, deleted_at) VALUES (?, ?, ?)",
+                         (kind, str(record_id), utc_key(when)))
+        conn.execute("COMMIT")
     conn.close()
+
+
+def deletions_since(conn: sqlite3.Connection, kind: str, since: datetime) -> list[tuple[str, str]]:
+    """(id, deleted_at) of `kind` records deleted at or after `since`, oldest first."""
+    return conn.execute("SELECT id, deleted_at FROM deletions WHERE kind = ? AND deleted_at >= ? "
+                        "ORDER BY deleted_at, id", (kind, utc_key(since))).fetchall()
 
 
 def later(moment: datetime, seconds: int) -> datetime:

@@ -141,3 +141,20 @@ def test_an_append_stream_keeps_every_version_once(sandbox_copy, tmp_path):
                           if json.loads(p)["id"] == order_id)
     assert len(statuses) == 2 and "refunded" in statuses
     engine.dispose()
+
+
+def test_a_manifest_can_declare_oauth2_refresh_auth(tmp_path):
+    from connectors.oauth import OAuth2Refresh
+
+    text = LINKED.replace("""  type: query_keys
+  params: {consumer_key: login, consumer_secret: password}""", """  type: oauth2_refresh
+  client_id: extra.client_id
+  client_secret: extra.client_secret
+  refresh_token: extra.refresh_token
+  default_token_url: https://auth.example.com/oauth2/token
+  margin_seconds: 30""")
+    cls = load(tmp_path, text)
+    assert isinstance(cls.auth, OAuth2Refresh)
+    assert (cls.auth.default_token_url, cls.auth.margin_seconds) == ("https://auth.example.com/oauth2/token", 30)
+    with pytest.raises(ConfigError, match=r"auth.client_id: 'secret' does not match"):
+        load(tmp_path, text.replace("client_id: extra.client_id", "client_id: secret"))

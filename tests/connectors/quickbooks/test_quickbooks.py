@@ -25,7 +25,10 @@ def test_query_errors_and_limits_are_faults(sandbox_env):
 
 
 def test_expired_token_message_is_read_from_the_lowercase_fault(sandbox_env):
-    source = open_source("quickbooks", connection_for("quickbooks", sandbox_env["systems"], password="expired"))
+    # A static-token setup (no OAuth2 refresh settings), else the refresh would heal the bad token.
+    realm = {"realm_id": sandbox_env["systems"]["quickbooks"]["realm_id"]}
+    source = open_source("quickbooks", connection_for("quickbooks", sandbox_env["systems"], password="expired",
+                                                      extra=realm))
     with pytest.raises(SourceError, match="401: message=AuthenticationFailed.*Token expired"):
         source.check()
 
