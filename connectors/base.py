@@ -69,7 +69,9 @@ class OffsetCount:
         return {self.offset_param: self.start, self.size_param: self.size}
 
     def next(self, params: dict[str, Any], response: requests.Response, records: list) -> dict[str, Any] | None:
-        offset = int(params[self.offset_param]) + len(records)
+        # Never past what was asked for: a page that repeats the previous page's last record holds
+        # one extra; fewer than asked (a server cap) moves only as far as what came.
+        offset = int(params[self.offset_param]) + min(len(records), int(params[self.size_param]))
         total = get_path(response.json(), self.total_path) if self.total_path else None
         if (total is not None and offset - self.start >= int(total)) or len(records) < self.size:
             return None
@@ -333,7 +335,10 @@ class HttpSource:
                 yield [r for r in records if (self.record_cursor(stream, r) or since) >= since]
             else:
                 yield records
-            params = paginator.next(params, response, records)
+            # Paging counts what the API listed, not the records flattened out of it (a recipient
+            # with no events still took a place on the page).
+            listed = (get_path(response.json(), stream.records_path) or []) if stream.flatten and response.content else records
+            params = paginator.next(params, response, listed)
 
 
 class _Lookup(dict):

@@ -37,7 +37,7 @@ def latest_stages(conn: sa.Connection, since: datetime | None = None) -> dict[st
 def render(engine: sa.Engine, since: datetime | None = None) -> str:
     with engine.connect() as conn:
         stages = latest_stages(conn, since)
-        pulled = conn.execute(sa.select(extract_runs.c.source, extract_runs.c.stream, extract_runs.c.rows_read,
+        pulled = conn.execute(sa.select(extract_runs.c.source, extract_runs.c.stream, extract_runs.c.rows_loaded,
                                         extract_runs.c.pages, extract_runs.c.status, extract_runs.c.cursor_to)
                               .where(extract_runs.c.run_id.in_([s["run_id"] for k, s in stages.items()
                                                                 if k.startswith("extract_")]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,20 +17,29 @@ from urllib.parse import parse_qs, urlsplit
 class Faults:
     """Failures a real service shows now and then; `rate` is the share of requests that get one.
 
-    Kinds: "429" (with Retry-After), "500", "503", "drop" (connection closed, no answer), and
+    Kinds: "429" (with Retry-After), "500", "503", "drop" (connection closed, no answer),
     "update" (someone edits a random record of the system just before the answer is computed, as
-    happens while a long listing is paged; the request itself succeeds).
+    happens while a long listing is paged; the request itself succeeds), "repeat" (an offset-paged
+    listing starts one record early, repeating a record across the page boundary), and "slow" (the answer
+    comes, correct, after `slow_seconds`: a busy service, which tests timeouts and pacing).
     """
 
     rate: float = 0.0
     kinds: tuple[str, ...] = ("429", "500", "503", "drop")
     retry_after: int = 1
     seed: int = 0
+    slow_seconds: float = 0.5
+
+
+# Kinds a concurrent edit may hit: records with a modification time (not campaign reports).
+EDITABLE = {"woocommerce": ("customers", "orders"), "mailchimp": ("members",),
+            "quickbooks": ("Customer", "Invoice", "Payment")}
 
 
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64  # socketserver's backlog of 5 would drop part of a burst of connections
 
     def __init__(self, address: tuple[str, int], handler: type, data_dir: Path, credentials: dict[str, Any],
                  system: str = ""):
@@ -59,10 +69,12 @@ class SandboxServer(ThreadingHTTPServer):
         from sandbox import store
 
         conn = store.connect(self.data_dir, self.system)
+        kinds = EDITABLE.get(self.system, ())
+        where = f"kind IN ({', '.join('?' * len(kinds))})" if kinds else "1 = 1"
         with self.lock:
-            row = conn.execute("SELECT kind, id FROM objects ORDER BY id LIMIT 1 OFFSET ?",
-                               (self.fault_rng.randrange(max(1, conn.execute("SELECT COUNT(*) FROM objects")
-                                                                  .fetchone()[0])),)).fetchone()
+            count = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {where}", kinds).fetchone()[0]
+            row = conn.execute(f"SELECT kind, id FROM objects WHERE {where} ORDER BY kind, id LIMIT 1 OFFSET ?",
+                               (*kinds, self.fault_rng.randrange(max(1, count)))).fetchone()
         conn.close()
         if row:
             store.touch(self.data_dir, self.system, row[0], row[1])
@@ -114,10 +126,23 @@ class JsonHandler(BaseHTTPRequestHandler):
     def dispatch(self, method: str) -> None:
         raise NotImplementedError
 
+    repeating = False
+
+    def overlap(self, possible: bool) -> int:
+        """1 when this request drew a "repeat" fault: the page starts one record early, so the previous
+        page's last record comes again, as when a record is inserted ahead of a reader's offset."""
+        return int(possible and self.repeating)
+
     def _serve(self, method: str) -> None:
         fault = self.server.next_fault()
         if fault == "update":
             self.server.edit_random_record()
+            fault = None
+        self.repeating = fault == "repeat"  # one handler serves every request of a kept-alive connection
+        if self.repeating:
+            fault = None
+        elif fault == "slow":  # next_fault has released the server lock: other requests go on meanwhile
+            time.sleep(self.server.faults.slow_seconds)
             fault = None
         if fault == "drop":  # the connection dies before any answer
             self.close_connection = True

@@ -139,10 +139,16 @@ class WooCommerceBuilder:
 
 
 class MailchimpBuilder:
-    """List members: one per address (the list's key), with statuses and merge fields."""
+    """List members: one per address (the list's key), with statuses and merge fields.
+
+    Also campaigns and their reports (sent-to, email activity, unsubscribes), derived from the
+    finished member list with a generator of their own, so adding them changed no member record.
+    """
 
     def __init__(self, rng: random.Random):
         self.rng, self.members = rng, {}
+        # Seeded from the whole state without drawing from it: member records stay byte-identical.
+        self.activity_rng = random.Random(hashlib.sha256(repr(rng.getstate()).encode()).hexdigest())
 
     def add(self, person: Person, truth: list) -> None:
         rng = self.rng
@@ -174,8 +180,158 @@ class MailchimpBuilder:
         _truth(truth, "mailchimp", "members", member_id, person, defect)
 
     def rows(self) -> list[Row]:
-        return [("members", mid, None, m["last_changed"][:19], m["status"], m)
-                for mid, m in sorted(self.members.items())]
+        out: list[Row] = [("members", mid, None, m["last_changed"][:19], m["status"], m)
+                          for mid, m in sorted(self.members.items())]
+        return out + _MailchimpActivity(random.Random(self.activity_rng.random()), self.members).rows()
+
+
+MC_TIME = "%Y-%m-%dT%H:%M:%S+00:00"
+SUBJECTS = ["Autumn sale: 20% off", "New arrivals are in", "Your monthly digest", "Last chance: free delivery",
+            "Thank you for being with us", "Winter collection preview", "Our story, ten years on",
+            "Gift ideas for everyone", "Back in stock", "A little survey (2 minutes)"]
+CAMPAIGN_URLS = ["https://shop.example/sale", "https://shop.example/new", "https://shop.example/blog",
+                 "https://shop.example/account", "https://shop.example/gifts"]
+UNSUBSCRIBE_REASONS = ["I no longer want to receive these emails", "I never signed up for this mailing list",
+                       "The emails are spam and should be reported", "The emails are inappropriate", "Other",
+                       "N/A (Unsubscribed by admin)"]
+
+
+class _MailchimpActivity:
+    """Sent campaigns and what their recipients did, consistent with the members' statuses.
+
+    A recipient was subscribed at send time: subscribed since before it, or unsubscribed/cleaned
+    only after it. An unsubscribed member who got a campaign in the 30 days before the change
+    unsubscribed through it (at their last_changed); a cleaned member's last such campaign
+    hard-bounced. Events fall between the send and the anchor, one timestamp per member and action.
+    """
+
+    def __init__(self, rng: random.Random, members: dict[str, dict[str, Any]]):
+        self.rng, self.members = rng, members
+
+    def rows(self) -> list[Row]:
+        rng = self.rng
+        out: list[Row] = []
+        sends = sorted(ANCHOR - timedelta(days=rng.randint(3, 365), hours=rng.randint(0, 9), minutes=rng.randint(0, 59))
+                       for _ in range(rng.randint(6, 9)))
+        subjects = rng.sample(SUBJECTS, len(sends) + 1)
+        received: dict[str, list[tuple[datetime, str]]] = {}  # member -> (send time, campaign id)
+        campaigns = []
+        for n, sent_at in enumerate(sends):
+            sent_at = sent_at.replace(second=0, microsecond=0)
+            campaign_id = f"{rng.getrandbits(40):010x}"
+            eligible = [m for m in sorted(self.members) if self._subscribed_at(self.members[m], sent_at)]
+            recipients = sorted(rng.sample(eligible, round(len(eligible) * rng.uniform(0.6, 1.0))))
+            for member_id in recipients:
+                received.setdefault(member_id, []).append((sent_at, campaign_id))
+            campaigns.append((campaign_id, sent_at, subjects[n], recipients))
+        bounced, unsubscribed = self._fates(received)
+        for campaign_id, sent_at, subject, recipients in campaigns:
+            out += self._campaign(campaign_id, sent_at, subject, recipients, bounced, unsubscribed)
+        draft_id = f"{rng.getrandbits(40):010x}"
+        created = ANCHOR - timedelta(days=1, hours=3)
+        out.append(("campaigns", draft_id, None, utc_key(created), "save",
+                    self._campaign_body(draft_id, "save", created, None, subjects[-1], 0, None)))
+        return out
+
+    @staticmethod
+    def _subscribed_at(member: dict[str, Any], moment: datetime) -> bool:
+        signup = datetime.fromisoformat(member["timestamp_signup"])
+        changed = datetime.fromisoformat(member["last_changed"])
+        if member["status"] == "subscribed":
+            return signup <= moment
+        return member["status"] in ("unsubscribed", "cleaned") and signup <= moment < changed
+
+    def _fates(self, received: dict[str, list[tuple[datetime, str]]]) -> tuple[set, dict]:
+        """(campaign, member) pairs that hard-bounced; (campaign, member) -> unsubscribe time."""
+        bounced, unsubscribed = set(), {}
+        for member_id, sends in sorted(received.items()):
+            member = self.members[member_id]
+            changed = datetime.fromisoformat(member["last_changed"])
+            sent_at, campaign_id = max(sends)
+            if changed - sent_at > timedelta(days=30):
+                continue
+            if member["status"] == "cleaned":
+                bounced.add((campaign_id, member_id))
+            elif member["status"] == "unsubscribed":
+                unsubscribed[(campaign_id, member_id)] = changed
+        return bounced, unsubscribed
+
+    def _campaign_body(self, campaign_id: str, status: str, created: datetime, sent_at: datetime | None,
+                       subject: str, emails_sent: int, summary: dict[str, Any] | None) -> dict[str, Any]:
+        # recipients.list_id and each report's list_id are added by the server: the list id is a credential
+        # made after the data.
+        body: dict[str, Any] = {
+            "id": campaign_id, "web_id": int(campaign_id[:6], 16), "type": "regular",
+            "create_time": created.strftime(MC_TIME), "archive_url": f"https://eepurl.com/{campaign_id[:6]}",
+            "status": status, "emails_sent": emails_sent, "send_time": sent_at.strftime(MC_TIME) if sent_at else "",
+            "content_type": "template", "needs_block_refresh": False, "resendable": False,
+            "recipients": {"list_is_active": True, "list_name": "Seam sandbox audience", "segment_text": "",
+                           "recipient_count": emails_sent},
+            "settings": {"subject_line": subject, "preview_text": "", "title": subject, "from_name": "Seam Shop",
+                         "reply_to": "news@shop.example", "use_conversation": False, "to_name": "*|FNAME|*",
+                         "folder_id": "", "authenticate": True, "auto_footer": False, "inline_css": False,
+                         "auto_tweet": False, "fb_comments": False, "timewarp": False, "template_id": 10001,
+                         "drag_and_drop": True},
+            "tracking": {"opens": True, "html_clicks": True, "text_clicks": False, "goal_tracking": False,
+                         "ecomm360": False, "google_analytics": "", "clicktale": ""},
+        }
+        if summary is not None:
+            body["report_summary"] = summary
+        return body
+
+    def _campaign(self, campaign_id: str, sent_at: datetime, subject: str, recipients: list[str],
+                  bounced: set, unsubscribed: dict) -> list[Row]:
+        rng = self.rng
+        out: list[Row] = []
+        open_share, click_share = rng.uniform(0.25, 0.45), rng.uniform(0.15, 0.35)
+        opens = unique_opens = clicks = clickers = 0
+        for member_id in recipients:
+            member = self.members[member_id]
+            who = {"email_id": member_id, "email_address": member["email_address"]}
+            status = "hard" if (campaign_id, member_id) in bounced else "soft" if rng.random() < 0.02 else "sent"
+            events: list[dict[str, Any]] = []
+            if status != "sent":
+                events.append({"action": "bounce", "type": status,
+                                "timestamp": sent_at + timedelta(minutes=rng.randint(1, 90))})
+            elif rng.random() < open_share:
+                first = sent_at + timedelta(minutes=rng.randint(2, 3 * 24 * 60))
+                moments = {first} | {first + timedelta(minutes=rng.randint(5, 14 * 24 * 60))
+                                     for _ in range(rng.choices([0, 1, 2], [60, 30, 10])[0])}
+                ip = f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+                events += [{"action": "open", "timestamp": t, "ip": ip} for t in sorted(moments)]
+                if rng.random() < click_share:
+                    taps = {first + timedelta(seconds=rng.randint(5, 600)) for _ in range(rng.randint(1, 2))}
+                    events += [{"action": "click", "timestamp": t, "url": rng.choice(CAMPAIGN_URLS), "ip": ip}
+                               for t in sorted(taps)]
+            events = sorted((e for e in events if e["timestamp"] < ANCHOR), key=lambda e: e["timestamp"])
+            opened = [e["timestamp"] for e in events if e["action"] == "open"]
+            opens, unique_opens = opens + len(opened), unique_opens + bool(opened)
+            clicked = sum(e["action"] == "click" for e in events)
+            clicks, clickers = clicks + clicked, clickers + bool(clicked)
+            for n, event in enumerate(events):
+                moment = event["timestamp"]
+                body = {"campaign_id": campaign_id, **who, **event, "timestamp": moment.strftime(MC_TIME)}
+                out.append(("email_activity", f"{campaign_id}:{member_id}:{n:03d}", None, utc_key(moment),
+                            event["action"], body))
+            out.append(("sent_to", f"{campaign_id}:{member_id}", None, utc_key(sent_at), status, {
+                "campaign_id": campaign_id, **who, "merge_fields": dict(member["merge_fields"]), "vip": False,
+                "status": status, "open_count": len(opened),
+                "last_open": max(opened).strftime(MC_TIME) if opened else "", "absplit_group": "",
+                "gmt_offset": 0, "list_is_active": True}))
+            left = unsubscribed.get((campaign_id, member_id))
+            if left is not None:
+                out.append(("unsubscribes", f"{campaign_id}:{member_id}", None, utc_key(left), None, {
+                    "campaign_id": campaign_id, **who, "merge_fields": dict(member["merge_fields"]), "vip": False,
+                    "timestamp": left.strftime(MC_TIME), "reason": rng.choice(UNSUBSCRIBE_REASONS),
+                    "list_is_active": True}))
+        sent = len(recipients)
+        summary = {"opens": opens, "unique_opens": unique_opens, "open_rate": round(unique_opens / max(1, sent), 4),
+                   "clicks": clicks, "subscriber_clicks": clickers,
+                   "click_rate": round(clickers / max(1, sent), 4)}
+        created = sent_at - timedelta(days=2)
+        out.append(("campaigns", campaign_id, None, utc_key(sent_at), "sent",
+                    self._campaign_body(campaign_id, "sent", created, sent_at, subject, sent, summary)))
+        return out
 
 
 class QuickBooksBuilder:

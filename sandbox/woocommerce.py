@@ -112,9 +112,10 @@ class WooCommerceHandler(JsonHandler):
         sql_where = " AND ".join(where)
         conn = store.connect(self.server.data_dir, "woocommerce")
         total = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {sql_where}", args).fetchone()[0]
+        repeat = self.overlap(page > 1)  # fault "repeat": the previous page's last record comes again
         rows = conn.execute(
             f"SELECT body FROM objects WHERE {sql_where} ORDER BY {ORDER_BY[kind][orderby]} {order}, num {order} "
-            "LIMIT ? OFFSET ?", [*args, per_page, (page - 1) * per_page]).fetchall()
+            "LIMIT ? OFFSET ?", [*args, per_page + repeat, (page - 1) * per_page - repeat]).fetchall()
         conn.close()
         pages = math.ceil(total / per_page) if total else 0
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
