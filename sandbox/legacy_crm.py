@@ -1,7 +1,14 @@
-"""The SuiteCRM-shaped legacy CRM database (SQLite by default, MariaDB/PostgreSQL by URL)."""
+"""The SuiteCRM-shaped legacy CRM database (SQLite by default, MariaDB/PostgreSQL by URL).
+
+The date_modified indexes (and email_addr_bean_rel's bean_id/email_address_id ones) are those the
+connector's keyset paging relies on; a real SuiteCRM needs the same. Accounts are contacts'
+companies plus prospects with no contact, some soft-deleted; their extra columns come from a
+separate random stream so that contacts and emails stay identical for a given seed.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sandbox import variation
-from sandbox.population import ANCHOR, Person
+from sandbox import names, variation
+from sandbox.population import ANCHOR, Person, make_company, ru_mobile, us_phone
 
 metadata = sa.MetaData()
 ID = sa.CHAR(36)
@@ -32,10 +39,23 @@ contacts = sa.Table(
 accounts = sa.Table(
     "accounts", metadata,
     sa.Column("id", ID, primary_key=True), sa.Column("name", sa.String(150)),
-    sa.Column("date_entered", sa.DateTime), sa.Column("date_modified", sa.DateTime, index=True),
-    sa.Column("deleted", sa.SmallInteger, nullable=False, default=0), sa.Column("account_type", sa.String(50)),
-    sa.Column("industry", sa.String(50)), sa.Column("billing_address_city", sa.String(100)),
-    sa.Column("billing_address_country", sa.String(255)), sa.Column("website", sa.String(255)),
+    sa.Column("date_entered", sa.DateTime), sa.Column("date_modified", sa.DateTime),
+    sa.Column("modified_user_id", ID), sa.Column("created_by", ID), sa.Column("description", sa.Text),
+    sa.Column("deleted", sa.SmallInteger, nullable=False, default=0), sa.Column("assigned_user_id", ID),
+    sa.Column("account_type", sa.String(50)), sa.Column("industry", sa.String(50)),
+    sa.Column("annual_revenue", sa.String(100)), sa.Column("phone_fax", sa.String(100)),
+    sa.Column("billing_address_street", sa.String(150)), sa.Column("billing_address_city", sa.String(100)),
+    sa.Column("billing_address_state", sa.String(100)), sa.Column("billing_address_postalcode", sa.String(20)),
+    sa.Column("billing_address_country", sa.String(255)), sa.Column("rating", sa.String(100)),
+    sa.Column("phone_office", sa.String(100)), sa.Column("phone_alternate", sa.String(100)),
+    sa.Column("website", sa.String(255)), sa.Column("ownership", sa.String(100)),
+    sa.Column("employees", sa.String(10)), sa.Column("ticker_symbol", sa.String(10)),
+    sa.Column("shipping_address_street", sa.String(150)), sa.Column("shipping_address_city", sa.String(100)),
+    sa.Column("shipping_address_state", sa.String(100)), sa.Column("shipping_address_postalcode", sa.String(20)),
+    sa.Column("shipping_address_country", sa.String(255)), sa.Column("parent_id", ID),
+    sa.Column("sic_code", sa.String(10)),
+    # the connector's incremental accounts read is a keyset on (date_modified, id)
+    sa.Index("idx_accounts_date_modified_id", "date_modified", "id"),
 )
 accounts_contacts = sa.Table(
     "accounts_contacts", metadata,
@@ -60,10 +80,21 @@ email_addr_bean_rel = sa.Table(
     sa.Column("deleted", sa.SmallInteger, nullable=False, default=0),
 )
 COUNTRIES = {"RU": ["Россия", "Russia", "RU", "Российская Федерация"], "US": ["USA", "United States", "US"]}
+INDUSTRIES = ["Apparel", "Banking", "Construction", "Consulting", "Education", "Energy", "Healthcare",
+              "Manufacturing", "Retail", "Technology", "Transportation"]
+PROSPECT_TYPES = ["Prospect", "Prospect", "Prospect", "Partner", "Reseller", "Competitor", "Analyst"]
+PROSPECT_SHARE = 0.5  # prospect accounts (no contact) per contact generated
+PROSPECT_DELETED = 0.15  # of prospects, soft-deleted (merged duplicates, disqualified)
 
 
 def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _derived_rng(rng: random.Random, label: str) -> random.Random:
+    """An independent stream seeded from rng's state without drawing from rng (its sequence is unchanged)."""
+    digest = hashlib.sha256(repr(rng.getstate()).encode() + label.encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
 
 
 class CrmBuilder:
@@ -71,6 +102,7 @@ class CrmBuilder:
         self.rng = rng
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in metadata.tables}
         self.account_ids: dict[str, str] = {}
+        self.account_rng = _derived_rng(rng, "accounts")
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -79,6 +111,8 @@ class CrmBuilder:
         copies = 2 if self.rng.random() < 0.03 else 1
         for _ in range(copies):
             self._contact(person, truth)
+            if self.account_rng.random() < PROSPECT_SHARE:
+                self._prospect(person.country, truth)
 
     def _contact(self, person: Person, truth: list) -> None:
         rng = self.rng
@@ -113,16 +147,58 @@ class CrmBuilder:
             if account_id is None:
                 account_id = self.account_ids[person.company.company_id] = self._uuid()
                 self.rows["accounts"].append({
+                    **self._account_details(person.company.country),
                     "id": account_id, "name": person.company.name, "date_entered": _naive(created),
                     "date_modified": _naive(modified), "deleted": 0, "account_type": "Customer",
-                    "industry": "", "billing_address_city": person.city,
+                    "billing_address_street": person.street, "billing_address_city": person.city,
+                    "billing_address_state": person.region, "billing_address_postalcode": person.postcode,
                     "billing_address_country": COUNTRIES[person.company.country][0],
                     "website": f"https://{person.company.domain}"})
+                truth.append(self._account_truth(account_id))
             self.rows["accounts_contacts"].append({"id": self._uuid(), "contact_id": contact_id,
                                                    "account_id": account_id, "date_modified": _naive(modified),
                                                    "deleted": 0})
         truth.append({"source": "legacy_crm", "stream": "contacts", "record_id": contact_id,
                       "person_id": person.person_id, "household_id": person.household_id, "defect": defect})
+
+    def _account_details(self, country: str) -> dict[str, Any]:
+        """Every accounts column, with the firmographics drawn from the accounts' own random stream."""
+        rng = self.account_rng
+        employees = rng.choice([5, 12, 40, 85, 150, 400, 1200])
+        phone = ru_mobile(rng) if country == "RU" else us_phone(rng)
+        return {column.name: None for column in accounts.columns} | {
+            "modified_user_id": "1", "created_by": "1", "assigned_user_id": "1", "industry": rng.choice(INDUSTRIES),
+            "employees": str(employees), "annual_revenue": str(employees * rng.randint(50, 400) * 1000),
+            "phone_office": variation.format_phone(phone, "legacy_crm", rng), "description": ""}
+
+    @staticmethod
+    def _account_truth(account_id: str) -> dict[str, str]:
+        # a company, not a person: no person or household to resolve it to
+        return {"source": "legacy_crm", "stream": "accounts", "record_id": account_id, "person_id": "",
+                "household_id": "", "defect": ""}
+
+    def _prospect(self, country: str, truth: list) -> None:
+        """An account nobody is linked to (a lead's company, a partner); some were soft-deleted since."""
+        rng = self.account_rng
+        company = make_company(len(self.rows["accounts"]) + 1, country, rng)
+        if country == "RU":
+            city = rng.choice(names.RU_CITIES)[0]
+            street, state, postcode = f"{rng.choice(names.RU_STREETS)}, д. {rng.randint(1, 120)}", "", \
+                str(rng.randint(101000, 690999))
+        else:
+            city, state, postcode = rng.choice(names.US_CITIES)
+            street = f"{rng.randint(1, 9999)} {rng.choice(names.US_STREETS)}"
+        created = ANCHOR - timedelta(seconds=rng.randint(86400, 3 * 365 * 86400))
+        modified = created + timedelta(seconds=rng.randint(0, int((ANCHOR - created).total_seconds())))
+        account_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        self.rows["accounts"].append({
+            **self._account_details(country),
+            "id": account_id, "name": company.name, "date_entered": _naive(created), "date_modified": _naive(modified),
+            "deleted": int(rng.random() < PROSPECT_DELETED), "account_type": rng.choice(PROSPECT_TYPES),
+            "billing_address_street": street, "billing_address_city": city, "billing_address_state": state,
+            "billing_address_postalcode": postcode, "billing_address_country": COUNTRIES[country][0],
+            "website": f"https://{company.domain}"})
+        truth.append(self._account_truth(account_id))
 
     def _email(self, contact_id: str, email: str, created: datetime, modified: datetime, primary: int) -> None:
         rng = self.rng
@@ -154,9 +230,15 @@ class CrmBuilder:
 
 
 def create_database(url: str) -> sa.Engine:
-    """Engine for url, creating the MariaDB/MySQL database (utf8mb4) when it does not exist yet."""
+    """Engine for url, creating the database when it does not exist yet.
+
+    MariaDB/MySQL: utf8mb4. PostgreSQL: UTF8, created from the `postgres` maintenance database, so
+    the user needs CREATEDB unless the database is already there. SQLite creates its file itself.
+    Datetimes are written naive, in UTC (PostgreSQL: timestamp without time zone).
+    """
     parsed = sa.make_url(url)
-    if parsed.get_backend_name() in ("mysql", "mariadb") and parsed.database:
+    backend = parsed.get_backend_name()
+    if backend in ("mysql", "mariadb") and parsed.database:
         server = sa.create_engine(parsed.set(database=""))
         with server.begin() as conn:
             conn.execute(sa.text(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
@@ -164,4 +246,15 @@ def create_database(url: str) -> sa.Engine:
         server.dispose()
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    elif backend == "postgresql" and parsed.database:
+        server = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with server.connect() as conn:
+                exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                      {"name": parsed.database}).scalar()
+                if not exists:
+                    quoted = parsed.database.replace('"', '""')
+                    conn.execute(sa.text(f'CREATE DATABASE "{quoted}" ENCODING \'UTF8\' TEMPLATE template0'))
+        finally:
+            server.dispose()
     return sa.create_engine(parsed)

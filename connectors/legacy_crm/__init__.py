@@ -1,13 +1,34 @@
-"""Legacy CRM over SQL (SuiteCRM schema): contacts with their emails and account, keyset-paginated.
+"""Legacy CRM over SQL (SuiteCRM schema): contacts (with their emails and account) and accounts.
 
-The cursor is the latest of the contact's, its email rows' and their links' date_modified, so an
-opt-out set on an email row is picked up even though the contact row did not change. Soft-deleted
-contacts are read as tombstones. The connection is read-only (driver session and SQLite URI).
+A contact's cursor, `date_modified_effective`, is the latest of the contact's, its email rows' and
+their links' date_modified, so an opt-out set on an email row re-emits the contact even though the
+contact row did not change. Soft-deleted rows (deleted=1) are read as tombstones. The connection is
+read-only (driver session, SQLite URI).
+
+Paging is keyset and index-driven so a page costs the same at 1,000 or 1,000,000 contacts:
+
+- full read (no bound): contacts by primary key, `id > :after ORDER BY id LIMIT n`; the emails of
+  the page's ids are fetched through the email_addr_bean_rel.bean_id index and the effective time is
+  computed per page, never over the whole tables;
+- incremental read: the ids of contacts changed since the bound are the union of three index range
+  scans (contacts.date_modified, email_addr_bean_rel.date_modified, email_addresses.date_modified
+  then email_addr_bean_rel.email_address_id), paged by id. A page costs O(changed rows); when that
+  set is large (a stale cursor) the read walks the primary key instead and keeps the contacts
+  changed since the bound, so a read never costs more than a full one;
+- accounts: full read by primary key, incremental by the (date_modified, id) keyset.
+
+The connector relies on these indexes (SuiteCRM installs have them, or the DBA adds them):
+contacts(date_modified), email_addresses(date_modified), email_addr_bean_rel(date_modified),
+email_addr_bean_rel(bean_id), email_addr_bean_rel(email_address_id), accounts(date_modified[, id]),
+accounts_contacts(contact_id). Without them each page query is a full table scan.
+
+Id order is not change order, so a row edited during a read may be behind the position already
+read; the engine never saves a cursor past the run's start, so the next read picks it up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,49 +39,80 @@ from connectors.http import SourceError
 from include.config import Connection
 
 PAGE_SIZE = 1000
+# An incremental read whose changed-row count exceeds this many pages walks the primary key instead.
+STALE_PAGES = 20
 EPOCH = datetime(1970, 1, 1)
 
-CONTACTS_SQL = sa.text("""
-WITH em AS (
-  SELECT r.bean_id AS contact_id,
-         MAX(CASE WHEN e.date_modified > r.date_modified THEN e.date_modified ELSE r.date_modified END) AS m
-  FROM email_addr_bean_rel r JOIN email_addresses e ON e.id = r.email_address_id
-  WHERE r.bean_module = 'Contacts'
-  GROUP BY r.bean_id
-), c2 AS (
-  SELECT c.*, CASE WHEN em.m IS NOT NULL AND em.m > c.date_modified THEN em.m ELSE c.date_modified END
-         AS seam_cursor
-  FROM contacts c LEFT JOIN em ON em.contact_id = c.id
-)
-SELECT * FROM c2
-WHERE seam_cursor > :since OR (seam_cursor = :since AND id > :after_id)
-ORDER BY seam_cursor, id
-LIMIT :limit
-""").bindparams(sa.bindparam("since", type_=sa.DateTime()))
 
-EMAILS_SQL = sa.text("""
-SELECT r.bean_id, r.primary_address, e.email_address, e.opt_out, e.invalid_email
-FROM email_addr_bean_rel r JOIN email_addresses e ON e.id = r.email_address_id
-WHERE r.bean_module = 'Contacts' AND r.deleted = 0 AND e.deleted = 0 AND r.bean_id IN :ids
+def _sql(text: str, expanding: Sequence[str] = ()) -> sa.TextClause:
+    return sa.text(text).bindparams(*[sa.bindparam(name, expanding=True) for name in expanding])
+
+
+CONTACTS_BY_ID_SQL = _sql("SELECT c.* FROM contacts c WHERE c.id > :after ORDER BY c.id LIMIT :limit")
+
+CONTACTS_IN_SQL = _sql("SELECT c.* FROM contacts c WHERE c.id IN :ids ORDER BY c.id", expanding=["ids"])
+
+# Each branch is an index range scan on date_modified; `> :after` keeps later pages from re-reading ids.
+# COALESCE hides the id columns from the planner: a range on id (the whole table on page one) must
+# never be chosen over the date_modified range, and SQLite, with no statistics, would choose it.
+CHANGED_CONTACT_IDS_SQL = _sql("""
+SELECT u.id FROM (
+  SELECT c.id AS id FROM contacts c WHERE c.date_modified >= :since AND COALESCE(c.id, '') > :after
+  UNION
+  SELECT r.bean_id AS id FROM email_addr_bean_rel r
+  WHERE r.date_modified >= :since AND r.bean_module = 'Contacts' AND COALESCE(r.bean_id, '') > :after
+  UNION
+  SELECT r.bean_id AS id FROM email_addr_bean_rel r
+  WHERE r.email_address_id IN (SELECT e.id FROM email_addresses e WHERE e.date_modified >= :since)
+    AND r.bean_module = 'Contacts' AND COALESCE(r.bean_id, '') > :after
+) u ORDER BY u.id LIMIT :limit
+""")
+
+# How many rows changed since the bound, counting at most :cap per table (cheap: index ranges, capped).
+CHANGED_COUNT_SQL = _sql("""
+SELECT (SELECT COUNT(*) FROM (SELECT 1 AS x FROM contacts WHERE date_modified >= :since LIMIT :cap) a)
+     + (SELECT COUNT(*) FROM (SELECT 1 AS x FROM email_addr_bean_rel WHERE date_modified >= :since LIMIT :cap) b)
+     + (SELECT COUNT(*) FROM (SELECT 1 AS x FROM email_addresses WHERE date_modified >= :since LIMIT :cap) c)
+""")
+
+# Deleted links and email rows count for the effective time (a removal is a change), not for `emails`.
+EMAILS_SQL = _sql("""
+SELECT r.bean_id, r.primary_address, r.deleted AS rel_deleted, r.date_modified AS rel_modified,
+       e.id AS email_id, e.email_address, e.opt_out, e.invalid_email, e.deleted AS email_deleted,
+       e.date_modified AS email_modified
+FROM email_addr_bean_rel r LEFT JOIN email_addresses e ON e.id = r.email_address_id
+WHERE r.bean_module = 'Contacts' AND r.bean_id IN :ids
 ORDER BY r.bean_id, r.primary_address DESC, e.email_address
-""").bindparams(sa.bindparam("ids", expanding=True))
+""", expanding=["ids"])
 
-ACCOUNTS_SQL = sa.text("""
+CONTACT_ACCOUNTS_SQL = _sql("""
 SELECT ac.contact_id, a.name
 FROM accounts_contacts ac JOIN accounts a ON a.id = ac.account_id
 WHERE ac.deleted = 0 AND a.deleted = 0 AND ac.contact_id IN :ids
 ORDER BY ac.contact_id, a.name
-""").bindparams(sa.bindparam("ids", expanding=True))
+""", expanding=["ids"])
+
+ACCOUNTS_BY_ID_SQL = _sql("SELECT a.* FROM accounts a WHERE a.id > :after ORDER BY a.id LIMIT :limit")
+
+# Keyset on (date_modified, id), written so the date_modified index drives the range scan. The
+# position is the last row's date_modified exactly as the database gave it (see _at).
+ACCOUNTS_CHANGED_SQL = _sql("""
+SELECT a.* FROM accounts a
+WHERE a.date_modified >= :position AND (a.date_modified > :position OR a.id > :after)
+ORDER BY a.date_modified, a.id LIMIT :limit
+""")
 
 
 @dataclass(frozen=True)
 class SqlStream:
     name: str
+    table: str
     primary_key: str = "id"
-    cursor_field: str = "seam_cursor"
+    cursor_field: str = "date_modified_effective"
 
 
 def _read_only(engine: sa.Engine) -> None:
+    """Make every session read-only, committed at once so a later rollback cannot undo it."""
     dialect = engine.dialect.name
     statement = {"mysql": "SET SESSION TRANSACTION READ ONLY",
                  "mariadb": "SET SESSION TRANSACTION READ ONLY",
@@ -71,6 +123,7 @@ def _read_only(engine: sa.Engine) -> None:
             cur = dbapi_conn.cursor()
             cur.execute(statement)
             cur.close()
+            dbapi_conn.commit()  # PostgreSQL: a SET inside a transaction that is rolled back is undone
 
 
 def _as_naive_utc(value: Any) -> datetime | None:
@@ -79,6 +132,25 @@ def _as_naive_utc(value: Any) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _latest(*values: Any) -> datetime | None:
+    moments = [m for m in map(_as_naive_utc, values) if m is not None]
+    return max(moments) if moments else None
+
+
+BPCHAR = 1042  # PostgreSQL's CHAR(n) type oid: values come back blank-padded to n
+
+
+def _fetch(result: sa.CursorResult) -> list[dict[str, Any]]:
+    """Rows as dicts, CHAR(n) padding removed (PostgreSQL pads '1' to 36 characters; MariaDB does not)."""
+    padded = [col[0] for col in result.cursor.description or () if col[1] == BPCHAR] if result.cursor else []
+    rows = [dict(row) for row in result.mappings()]
+    for row in rows:
+        for name in padded:
+            if isinstance(row[name], str):
+                row[name] = row[name].rstrip(" ")
+    return rows
 
 
 def _jsonable(value: Any) -> Any:
@@ -91,7 +163,7 @@ def _jsonable(value: Any) -> Any:
 
 class LegacyCrm:
     name = "legacy_crm"
-    streams = (SqlStream("contacts"),)
+    streams = (SqlStream("contacts", "contacts"), SqlStream("accounts", "accounts"))
 
     def __init__(self, conn: Connection, page_size: int | None = None):
         self.page_size = page_size or PAGE_SIZE
@@ -103,6 +175,14 @@ class LegacyCrm:
         self.engine = sa.create_engine(url, pool_pre_ping=True)
         _read_only(self.engine)
 
+    def _at(self, moment: datetime) -> Any:
+        """A lower bound as the database compares it.
+
+        SQLite keeps datetimes as text, written as '… 12:00:00' or '… 12:00:00.000000' depending on the
+        writer; '>=' the seconds-only form is true for both, so no row on the bound is missed.
+        """
+        return moment.strftime("%Y-%m-%d %H:%M:%S") if self.engine.dialect.name == "sqlite" else moment
+
     def stream(self, name: str) -> SqlStream:
         for stream in self.streams:
             if stream.name == name:
@@ -110,18 +190,21 @@ class LegacyCrm:
         raise KeyError(f"{self.name} has no stream {name!r}")
 
     def check(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT COUNT(*) FROM contacts WHERE 1 = 0"))
-        except sa.exc.SQLAlchemyError as exc:
-            raise SourceError(self.name, None, f"cannot read contacts: {type(exc.orig or exc).__name__}") from None
+        """Every stream's table must be readable; the message names the table, never the URL."""
+        for stream in self.streams:
+            try:
+                with self.engine.connect() as conn:
+                    conn.execute(sa.text(f"SELECT COUNT(*) FROM {stream.table} WHERE 1 = 0"))
+            except sa.exc.SQLAlchemyError as exc:
+                raise SourceError(self.name, None,
+                                  f"cannot read {stream.table}: {type(exc.orig or exc).__name__}") from None
 
     def discover(self) -> dict[str, dict[str, Any]]:
         """Stream catalogue, as HttpSource.discover gives it: key, cursor, write mode, fields seen."""
         catalogue = {}
         for stream in self.streams:
             first = next(iter(self.read_pages(stream.name, None)), [])
-            catalogue[stream.name] = {"primary_key": stream.primary_key, "cursor_field": "date_modified_effective",
+            catalogue[stream.name] = {"primary_key": stream.primary_key, "cursor_field": stream.cursor_field,
                                       "write_mode": "merge", "fields": sorted({k for r in first[:50] for k in r})}
         return catalogue
 
@@ -136,32 +219,99 @@ class LegacyCrm:
         return str(record.get("deleted")) in {"1", "True", "true"}
 
     def read_pages(self, stream_name: str, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of records changed at or after `since` (all records when None), each id once."""
         self.stream(stream_name)
-        position = (_as_naive_utc(since) or EPOCH, "")
+        bound = _as_naive_utc(since)
+        if stream_name == "accounts":
+            return self._account_pages(bound)
+        if bound is None or self._changed_rows(bound) > STALE_PAGES * self.page_size:
+            return self._contact_pages_by_id(bound)
+        return self._changed_contact_pages(bound)
+
+    # contacts
+
+    def _changed_rows(self, since: datetime) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(CHANGED_COUNT_SQL, {"since": self._at(since),
+                                                        "cap": STALE_PAGES * self.page_size + 1}).scalar() or 0)
+
+    def _contact_pages_by_id(self, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        """Walk the primary key; with a bound, keep the contacts whose effective time reaches it."""
+        after = ""
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(CONTACTS_SQL, {"since": position[0], "after_id": position[1],
-                                                   "limit": self.page_size}).mappings().all()
-                if not rows:
-                    return
-                ids = [row["id"] for row in rows]
-                emails: dict[str, list[dict[str, Any]]] = {}
-                for e in conn.execute(EMAILS_SQL, {"ids": ids}).mappings():
-                    emails.setdefault(e["bean_id"], []).append(
-                        {"email_address": e["email_address"], "opt_out": int(e["opt_out"] or 0),
-                         "invalid_email": int(e["invalid_email"] or 0), "primary": int(e["primary_address"] or 0)})
-                accounts: dict[str, str] = {}
-                for a in conn.execute(ACCOUNTS_SQL, {"ids": ids}).mappings():
-                    accounts.setdefault(a["contact_id"], a["name"])
-            page = []
-            for row in rows:
-                doc = {k: _jsonable(v) for k, v in row.items() if k != "seam_cursor"}
-                doc["date_modified_effective"] = _jsonable(_as_naive_utc(row["seam_cursor"]))
-                doc["emails"] = emails.get(row["id"], [])
-                doc["email_opt_out"] = int(any(e["opt_out"] for e in doc["emails"]))
-                doc["account_name"] = accounts.get(row["id"])
-                page.append(doc)
-            yield page
+                rows = _fetch(conn.execute(CONTACTS_BY_ID_SQL, {"after": after, "limit": self.page_size}))
+                page = self._contact_documents(conn, rows)
+            if since is not None:
+                page = [doc for doc in page if (_as_naive_utc(doc["date_modified_effective"]) or EPOCH) >= since]
+            if page:
+                yield page
             if len(rows) < self.page_size:
                 return
-            position = (_as_naive_utc(rows[-1]["seam_cursor"]), rows[-1]["id"])
+            after = rows[-1]["id"]
+
+    def _changed_contact_pages(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                ids = conn.execute(CHANGED_CONTACT_IDS_SQL, {"since": self._at(since), "after": after,
+                                                             "limit": self.page_size}).scalars().all()
+                rows = _fetch(conn.execute(CONTACTS_IN_SQL, {"ids": ids})) if ids else []
+                page = self._contact_documents(conn, rows)
+            if page:
+                yield page
+            if len(ids) < self.page_size:
+                return
+            after = ids[-1]
+
+    def _contact_documents(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Contacts with their live emails, account name and effective change time, from two id lookups."""
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        emails: dict[str, list[dict[str, Any]]] = {}
+        modified: dict[str, list[Any]] = {}
+        for e in conn.execute(EMAILS_SQL, {"ids": ids}).mappings():
+            modified.setdefault(e["bean_id"], []).append(e["rel_modified"])
+            if e["email_id"] is None:
+                continue
+            modified[e["bean_id"]].append(e["email_modified"])
+            if int(e["rel_deleted"] or 0) == 0 and int(e["email_deleted"] or 0) == 0:
+                emails.setdefault(e["bean_id"], []).append(
+                    {"email_address": e["email_address"], "opt_out": int(e["opt_out"] or 0),
+                     "invalid_email": int(e["invalid_email"] or 0), "primary": int(e["primary_address"] or 0)})
+        accounts: dict[str, str] = {}
+        for a in conn.execute(CONTACT_ACCOUNTS_SQL, {"ids": ids}).mappings():
+            accounts.setdefault(a["contact_id"], a["name"])
+        page = []
+        for row in rows:
+            doc = {k: _jsonable(v) for k, v in row.items()}
+            doc["date_modified_effective"] = _jsonable(_latest(row["date_modified"], *modified.get(row["id"], ())))
+            doc["emails"] = emails.get(row["id"], [])
+            doc["email_opt_out"] = int(any(e["opt_out"] for e in doc["emails"]))
+            doc["account_name"] = accounts.get(row["id"])
+            page.append(doc)
+        return page
+
+    # accounts
+
+    def _account_pages(self, since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        after, position = "", self._at(since) if since else None
+        while True:
+            with self.engine.connect() as conn:
+                if since is None:
+                    rows = conn.execute(ACCOUNTS_BY_ID_SQL, {"after": after, "limit": self.page_size})
+                else:
+                    rows = conn.execute(ACCOUNTS_CHANGED_SQL, {"position": position, "after": after,
+                                                               "limit": self.page_size})
+                rows = _fetch(rows)
+            page = []
+            for row in rows:
+                doc = {k: _jsonable(v) for k, v in row.items()}
+                doc["date_modified_effective"] = _jsonable(_as_naive_utc(row["date_modified"]))
+                page.append(doc)
+            if page:
+                yield page
+            if len(rows) < self.page_size:
+                return
+            after, position = rows[-1]["id"], rows[-1]["date_modified"]
