@@ -281,31 +281,52 @@ def test_every_compose_variable_is_in_env_example(compose, env_example):
     assert not missing, f"docker-compose.yml reads {missing} but .env.example does not declare them"
 
 
-def test_env_example_has_no_real_secrets(env_example):
+def secret_problems(key: str, value: str) -> list[str]:
+    """Why one .env.example setting may hold a real secret (empty when it holds placeholders only)."""
     problems = []
-    for key, value in env_example.items():
-        if SECRET_NAME.search(key) and not key.endswith(NOT_A_SECRET) and value and not PLACEHOLDER.search(value):
-            problems.append(f"{key}={value!r} looks like a real secret (use change-me, or leave empty)")
-        for token in re.findall(r"[A-Za-z0-9+/=_\-]{20,}", value):
-            # keys and tokens mix letters and digits; paths and names like /opt/seam/data do not
-            mixed = re.search(r"[A-Za-z]", token) and re.search(r"\d", token)
-            if mixed and not PLACEHOLDER.search(token):
-                problems.append(f"{key}: {token!r} looks like a real key or token")
-        for user_password in re.findall(r"://[^/:@\s]+:([^@\s]+)@", value):
-            if not PLACEHOLDER.search(user_password) and not user_password.startswith(("<", "${")):
-                problems.append(f"{key}: URL carries a real-looking password {user_password!r}")
-        if key.startswith("AIRFLOW_CONN_") and value.startswith("{"):
-            try:
-                conn = json.loads(value)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{key}: not valid JSON ({exc.msg})")
+    if SECRET_NAME.search(key) and not key.endswith(NOT_A_SECRET) and value and not PLACEHOLDER.search(value):
+        problems.append(f"{key}={value!r} looks like a real secret (use change-me, or leave empty)")
+    runs = re.findall(r"[A-Za-z0-9+/=_\-]{20,}", value)
+    if "://" in value:  # in URLs, judge each path segment: /oauth2/v1/tokens is no token
+        runs = [part for run in runs for part in run.split("/") if len(part) >= 20]
+    for token in runs:
+        # keys and tokens mix letters and digits; paths and names like /opt/seam/data do not
+        mixed = re.search(r"[A-Za-z]", token) and re.search(r"\d", token)
+        if mixed and not PLACEHOLDER.search(token):
+            problems.append(f"{key}: {token!r} looks like a real key or token")
+    for user_password in re.findall(r"://[^/:@\s]+:([^@\s]+)@", value):
+        if not PLACEHOLDER.search(user_password) and not user_password.startswith(("<", "${")):
+            problems.append(f"{key}: URL carries a real-looking password {user_password!r}")
+    if key.startswith("AIRFLOW_CONN_") and value.startswith("{"):
+        try:
+            conn = json.loads(value)
+        except json.JSONDecodeError as exc:
+            return [*problems, f"{key}: not valid JSON ({exc.msg})"]
+        for field in ("login", "password"):
+            if field == "login" and conn.get(field) in ("", None, "seam"):
                 continue
-            for field in ("login", "password"):
-                if field == "login" and conn.get(field) in ("", None, "seam"):
-                    continue
-                if conn.get(field) and not PLACEHOLDER.search(str(conn[field])):
-                    problems.append(f"{key}: {field} {conn[field]!r} is not a placeholder")
+            if conn.get(field) and not PLACEHOLDER.search(str(conn[field])):
+                problems.append(f"{key}: {field} {conn[field]!r} is not a placeholder")
+        for name, item in (conn.get("extra") or {}).items():
+            if re.search(r"secret|token|key|password", name) and not name.endswith("_url") and item \
+                    and not PLACEHOLDER.search(str(item)):
+                problems.append(f"{key}: extra.{name} {item!r} is not a placeholder")
+    return problems
+
+
+def test_env_example_has_no_real_secrets(env_example):
+    problems = [p for key, value in env_example.items() for p in secret_problems(key, value)]
     assert not problems, ".env.example must hold placeholders only:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("planted", [
+    '{"conn_type":"http","password":"replace-me","extra":{"refresh_token":"AB11c8d9e0f1a2b3c4d5"}}',
+    '{"conn_type":"http","password":"replace-me","extra":{"client_secret":"hunter2"}}',
+    '{"conn_type":"http","host":"https://api.example.com/v1?key=Zx81kQ02mLp93nRt47vWb","password":"replace-me"}',
+    '{"conn_type":"http","host":"https://u:s3cr3t@crm.local/db","password":"replace-me"}',
+])
+def test_the_secret_check_catches_planted_secrets(planted):
+    assert secret_problems("AIRFLOW_CONN_SEAM_PLANTED", planted)
 
 
 def test_env_example_declares_the_seam_connections(env_example):
