@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from connectors.auth import Auth, NoAuth, connection_value
-from connectors.http import RateLimit, SourceError, Throttle, make_session, send
+from connectors.http import RateLimit, SourceError, Throttle, make_session, response_json, send
 from include.config import Connection
 from include.mapping import get_path
 from include.normalise import utc_datetime
@@ -72,7 +72,7 @@ class OffsetCount:
         # Never past what was asked for: a page that repeats the previous page's last record holds
         # one extra; fewer than asked (a server cap) moves only as far as what came.
         offset = int(params[self.offset_param]) + min(len(records), int(params[self.size_param]))
-        total = get_path(response.json(), self.total_path) if self.total_path else None
+        total = get_path(response_json(response), self.total_path) if self.total_path else None
         if (total is not None and offset - self.start >= int(total)) or len(records) < self.size:
             return None
         return {**params, self.offset_param: offset}
@@ -106,7 +106,7 @@ class CursorToken:
         return {self.size_param: self.size}
 
     def next(self, params: dict[str, Any], response: requests.Response, records: list) -> dict[str, Any] | None:
-        token = get_path(response.json(), self.token_path)
+        token = get_path(response_json(response), self.token_path)
         return {**params, self.token_param: token} if token not in (None, "") and records else None
 
 
@@ -227,7 +227,7 @@ class HttpSource:
     def extract_records(self, stream: Stream, response: requests.Response) -> list[dict[str, Any]]:
         if response.status_code == 304 or not response.content:  # If-Modified-Since: nothing changed
             return []
-        body = response.json()
+        body = response_json(response)
         records = get_path(body, stream.records_path) if stream.records_path else body
         if records is not None and not isinstance(records, list):
             raise SourceError(self.name, response.status_code,
@@ -337,7 +337,7 @@ class HttpSource:
                 yield records
             # Paging counts what the API listed, not the records flattened out of it (a recipient
             # with no events still took a place on the page).
-            listed = (get_path(response.json(), stream.records_path) or []) if stream.flatten and response.content else records
+            listed = (get_path(response_json(response), stream.records_path) or []) if stream.flatten and response.content else records
             params = paginator.next(params, response, listed)
 
 

@@ -111,6 +111,14 @@ class Throttle:
                 self.slots.release()
 
 
+def response_json(response: requests.Response) -> Any:
+    """The decoded body, decoded once: records, paginators and error hooks all read it."""
+    cached = getattr(response, "_seam_json", None)
+    if cached is None:
+        cached = response._seam_json = response.json()
+    return cached
+
+
 def make_session(user_agent: str = "seam/0.1") -> requests.Session:
     session = requests.Session()
     session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})

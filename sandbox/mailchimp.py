@@ -131,11 +131,10 @@ class MailchimpHandler(JsonHandler):
             args.append(store.utc_key(since if since.tzinfo else since.replace(tzinfo=UTC)))
         sql = " AND ".join(where)
         conn = store.connect(self.server.data_dir, "mailchimp")
-        total = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {sql}", args).fetchone()[0]
-        rows = conn.execute(f"SELECT body FROM objects WHERE {sql} ORDER BY id LIMIT ? OFFSET ?",
-                            [*args, count, offset]).fetchall()
+        total = store.count(conn, self.server.data_dir, "mailchimp", sql, args, offset == 0)
+        rows = store.page(conn, sql, args, "id", count, offset)
         conn.close()
-        members = [json.loads(r[0]) for r in rows]
+        members = [json.loads(r) for r in rows]
         fields = [f for f in q.get("fields", "").split(",") if f.startswith("members.")]
         if fields:
             keep = {f.split(".", 1)[1] for f in fields}

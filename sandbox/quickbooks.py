@@ -195,8 +195,9 @@ def sql_plan(plan: dict[str, Any]) -> tuple[str, list[Any], str] | None:
             args.append(value)
         elif path == "Active" and plan["entity"] == "Customer" and op in ("=", "in"):
             tags = sorted("active" if v else "inactive" for v in (value if op == "in" else {value}))
-            where.append(f"tag IN ({', '.join('?' * len(tags))})")
-            args.extend(tags)
+            if len(tags) < 2:  # Active IN (true, false) filters nothing (and tag has no index)
+                where.append("tag = ?")
+                args.append(tags[0])
             active_filtered = True
         else:
             return None
@@ -207,7 +208,9 @@ def sql_plan(plan: dict[str, Any]) -> tuple[str, list[Any], str] | None:
         if path not in SQL_COLUMNS:
             return None
         order.append(f"{SQL_COLUMNS[path]} {'DESC' if desc else 'ASC'}")
-    return " AND ".join(where), args, ", ".join([*order, "num ASC"])
+    if not any(o.startswith("num ") for o in order):
+        order.append("num ASC")  # a total order: ties broken by Id
+    return " AND ".join(where), args, ", ".join(order)
 
 
 def _parse_changed_since(text: str) -> datetime:
@@ -371,9 +374,7 @@ class QuickBooksHandler(JsonHandler):
                 total = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {where}", args).fetchone()[0]
                 conn.close()
                 return self.send_json(200, {"QueryResponse": {"totalCount": total}, "time": _now()})
-            page = [json.loads(r[0]) for r in conn.execute(
-                f"SELECT body FROM objects WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, plan["max"], plan["start"] - 1])]
+            page = [json.loads(r) for r in store.page(conn, where, args, order, plan["max"], plan["start"] - 1)]
             conn.close()
             return self._respond(plan, page)
         since = [v for path, _k, op, v in plan["conditions"] if path == "MetaData.LastUpdatedTime" and op in (">", ">=")]

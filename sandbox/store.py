@@ -8,7 +8,9 @@ change a record while a server runs.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,6 +132,48 @@ def deletions_since(conn: sqlite3.Connection, kind: str, since: datetime) -> lis
     """(id, deleted_at) of `kind` records deleted at or after `since`, oldest first."""
     return conn.execute("SELECT id, deleted_at FROM deletions WHERE kind = ? AND deleted_at >= ? "
                         "ORDER BY deleted_at, id", (kind, utc_key(since))).fetchall()
+
+
+_counts: dict[tuple, int] = {}
+_counts_lock = threading.Lock()
+
+
+def _version(data_dir: Path, system: str) -> tuple:
+    """Changes whenever the store does: every commit grows or rewrites the WAL, a checkpoint the file."""
+    out = []
+    for suffix in (".db", ".db-wal"):
+        try:
+            st = os.stat(Path(data_dir) / f"{system}{suffix}")
+            out += [st.st_mtime_ns, st.st_size]
+        except FileNotFoundError:
+            out += [0, 0]
+    return tuple(out)
+
+
+def count(conn: sqlite3.Connection, data_dir: Path, system: str, where: str, args: Iterable[Any],
+          first_page: bool = True) -> int:
+    """COUNT(*) of a listing. Later pages reuse the first page's count until the store changes: a
+    listing reports its total on every page, and counting a million index entries per page would
+    make paging quadratic. The first page of a listing always counts afresh."""
+    args = tuple(args)
+    key = (str(data_dir), system, where, args, _version(data_dir, system))
+    with _counts_lock:
+        if not first_page and key in _counts:
+            return _counts[key]
+    total = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {where}", args).fetchone()[0]
+    with _counts_lock:
+        if len(_counts) > 512:
+            _counts.clear()
+        _counts[key] = total
+    return total
+
+
+def page(conn: sqlite3.Connection, where: str, args: Iterable[Any], order: str, limit: int, offset: int,
+         column: str = "body") -> list[Any]:
+    """One LIMIT/OFFSET page; the offset is skipped inside the (covering) index, not the table."""
+    sql = (f"SELECT {column} FROM objects WHERE rowid IN (SELECT rowid FROM objects WHERE {where} "
+           f"ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}")
+    return [row[0] for row in conn.execute(sql, (*args, limit, offset))]
 
 
 def later(moment: datetime, seconds: int) -> datetime:

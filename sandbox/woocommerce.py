@@ -111,11 +111,11 @@ class WooCommerceHandler(JsonHandler):
             return self.send_json(400, _error("rest_invalid_param", "Invalid parameter(s): orderby", 400))
         sql_where = " AND ".join(where)
         conn = store.connect(self.server.data_dir, "woocommerce")
-        total = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {sql_where}", args).fetchone()[0]
+        total = store.count(conn, self.server.data_dir, "woocommerce", sql_where, args, page == 1)
+        column = ORDER_BY[kind][orderby]  # ties broken by id (no second sort when it is the id)
+        sort_key = f"{column} {order}" if column == "num" else f"{column} {order}, num {order}"
         repeat = self.overlap(page > 1)  # fault "repeat": the previous page's last record comes again
-        rows = conn.execute(
-            f"SELECT body FROM objects WHERE {sql_where} ORDER BY {ORDER_BY[kind][orderby]} {order}, num {order} "
-            "LIMIT ? OFFSET ?", [*args, per_page + repeat, (page - 1) * per_page - repeat]).fetchall()
+        rows = store.page(conn, sql_where, args, sort_key, per_page + repeat, (page - 1) * per_page - repeat)
         conn.close()
         pages = math.ceil(total / per_page) if total else 0
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
@@ -129,7 +129,7 @@ class WooCommerceHandler(JsonHandler):
         if links:
             headers["Link"] = ", ".join(links)
         wanted = self.wanted_fields()
-        return self.send_json(200, [only_fields(json.loads(r[0]), wanted) for r in rows], headers)
+        return self.send_json(200, [only_fields(json.loads(r), wanted) for r in rows], headers)
 
     def wanted_fields(self) -> set[str]:
         """WordPress's global `_fields` parameter: the top-level fields to keep (empty: all)."""
