@@ -22,7 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench pipeline
+	$(BIN)/python -m bench connectors --sizes 100000,1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

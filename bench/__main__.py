@@ -1,8 +1,13 @@
-"""`make bench`: the whole pipeline on a generated sandbox, timed stage by stage.
+"""`make bench`: the pipeline benchmark and the connector benchmark.
 
-Runs the library stages in process (no scheduler) against the sandbox servers over loopback HTTP,
-on a fresh SQLite warehouse, and prints records per second and peak memory (RSS) per stage.
-Usage: python -m bench [--people N] [--seed S] [--out bench/results/pipeline.json]
+python -m bench pipeline [--people N] [--seed S] [--out bench/results/pipeline.json]
+    The whole pipeline on a generated sandbox, timed stage by stage: the library stages run in
+    process (no scheduler) against the sandbox servers over loopback HTTP, on a fresh SQLite
+    warehouse; prints records per second and peak memory (RSS) per stage.
+python -m bench connectors [--sizes 100000,1000000] [--systems ...]
+    Records/s and peak RSS per connector against a plain loop (bench/connectors.py).
+python -m bench [--people N ...]
+    The pipeline benchmark, as before the subcommands existed.
 """
 
 from __future__ import annotations
@@ -22,7 +27,20 @@ def peak_rss_mb() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["connectors"]:
+        from bench.connectors import main as connectors_main
+
+        return connectors_main(argv[1:])
+    if argv[:1] == ["pipeline"]:
+        argv = argv[1:]
+    return pipeline(argv)
+
+
+def pipeline(argv: list[str]) -> int:
+    """The pipeline benchmark: every stage in process on one generated sandbox."""
+    parser = argparse.ArgumentParser(prog="python -m bench pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default="bench/results/pipeline.json")
