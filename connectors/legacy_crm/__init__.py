@@ -145,7 +145,8 @@ BPCHAR = 1042  # PostgreSQL's CHAR(n) type oid: values come back blank-padded to
 def _fetch(result: sa.CursorResult) -> list[dict[str, Any]]:
     """Rows as dicts, CHAR(n) padding removed (PostgreSQL pads '1' to 36 characters; MariaDB does not)."""
     padded = [col[0] for col in result.cursor.description or () if col[1] == BPCHAR] if result.cursor else []
-    rows = [dict(row) for row in result.mappings()]
+    keys = list(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result]  # cheaper than RowMapping per row
     for row in rows:
         for name in padded:
             if isinstance(row[name], str):
@@ -293,18 +294,19 @@ class LegacyCrm:
         ids = [row["id"] for row in rows]
         emails: dict[str, list[dict[str, Any]]] = {}
         modified: dict[str, list[Any]] = {}
-        for e in conn.execute(EMAILS_SQL, {"ids": ids}).mappings():
-            modified.setdefault(e["bean_id"], []).append(e["rel_modified"])
-            if e["email_id"] is None:
+        for (bean_id, primary, rel_deleted, rel_modified, email_id, address, opt_out, invalid, email_deleted,
+             email_modified) in conn.execute(EMAILS_SQL, {"ids": ids}):
+            modified.setdefault(bean_id, []).append(rel_modified)
+            if email_id is None:
                 continue
-            modified[e["bean_id"]].append(e["email_modified"])
-            if int(e["rel_deleted"] or 0) == 0 and int(e["email_deleted"] or 0) == 0:
-                emails.setdefault(e["bean_id"], []).append(
-                    {"email_address": e["email_address"], "opt_out": int(e["opt_out"] or 0),
-                     "invalid_email": int(e["invalid_email"] or 0), "primary": int(e["primary_address"] or 0)})
+            modified[bean_id].append(email_modified)
+            if int(rel_deleted or 0) == 0 and int(email_deleted or 0) == 0:
+                emails.setdefault(bean_id, []).append(
+                    {"email_address": address, "opt_out": int(opt_out or 0),
+                     "invalid_email": int(invalid or 0), "primary": int(primary or 0)})
         accounts: dict[str, str] = {}
-        for a in conn.execute(CONTACT_ACCOUNTS_SQL, {"ids": ids}).mappings():
-            accounts.setdefault(a["contact_id"], a["name"])
+        for contact_id, name in conn.execute(CONTACT_ACCOUNTS_SQL, {"ids": ids}):
+            accounts.setdefault(contact_id, name)
         page = _documents(rows)
         for row, doc in zip(rows, page, strict=True):
             doc["date_modified_effective"] = _jsonable(_latest(row["date_modified"], *modified.get(row["id"], ())))
