@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+from sandbox import quickbooks
 from sandbox.servers import start_servers
 
 
@@ -26,9 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--ports", help="e.g. woocommerce=8101,mailchimp=8102,quickbooks=8103")
     parser.add_argument("--foreground", action="store_true", help="accepted for clarity; always serves here")
+    parser.add_argument("--no-limits", action="store_true",
+                        help="lift QuickBooks' 500 requests/min (benchmarks measure the client, not the quota)")
     args = parser.parse_args(argv)
     data_dir = Path(args.dir)
     handle = start_servers(data_dir, host=args.host, ports=parse_ports(args.ports))
+    if args.no_limits:
+        for server in handle.servers:
+            if server.system == "quickbooks":
+                limits = quickbooks.state(server)
+                limits.requests_per_window, limits.max_concurrent = 10**9, 10**6
     generation = json.loads((data_dir / "generation.json").read_text())
     state = {"pid": os.getpid(), "systems": handle.systems, "people": generation["people"],
              "seed": generation["seed"]}
