@@ -57,10 +57,11 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
         out += ["", "Source schema and state changes", table(["source.stream", "change"], notes)]
     stage_stats = stages.get("stage", {}).get("stats", {}).get("result", {})
     recon = stage_stats.get("reconciliation", [])
-    out += ["", "Staging reconciliation (raw = staged + quarantined + tombstones)",
-            table(["source.stream", "raw", "staged", "quarantined", "tombstones"],
-                  [(f"{r['source']}.{r['stream']}", r["raw"], r["staged"], r["quarantined"], r["tombstones"])
-                   for r in recon])]
+    out += ["", "Staging reconciliation (raw = staged + quarantined + tombstones + unmapped; unmapped streams "
+            "stay in raw until a mapping reads them)",
+            table(["source.stream", "raw", "staged", "quarantined", "tombstones", "unmapped"],
+                  [(f"{r['source']}.{r['stream']}", r["raw"], r["staged"], r["quarantined"], r["tombstones"],
+                    r.get("unmapped", 0)) for r in recon])]
     if reasons:
         out += ["", "Top quarantine reasons", table(["source", "reason", "rows"], reasons)]
     resolved = stages.get("resolve", {}).get("stats", {}).get("result", {})

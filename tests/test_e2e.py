@@ -245,6 +245,11 @@ def test_summary_renders(pipeline):
     for heading in ("Rows pulled", "Staging reconciliation", "Identity resolution", "Segments",
                     "Pushed to destinations", "Wall time per stage"):
         assert heading in text
+    section = text.split("Staging reconciliation")[1].split("\n\n")[0].splitlines()[3:]
+    rows = [line.split() for line in section if line.strip()]
+    assert any(row[0] == "mailchimp.email_activity" and int(row[5]) > 0 for row in rows), "unmapped streams shown"
+    for name, raw, staged, quarantined, tombstones, unmapped in rows:
+        assert int(raw) == int(staged) + int(quarantined) + int(tombstones) + int(unmapped), name
     assert Path(pipeline["env"]["AIRFLOW_HOME"]).exists()
 
 
