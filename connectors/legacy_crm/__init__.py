@@ -134,9 +134,19 @@ def _as_naive_utc(value: Any) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def _naive_text(value: Any) -> bool:
+    """SQLite's naive 'YYYY-MM-DD HH:MM:SS[.ffffff]' text, which sorts as the times it spells."""
+    return type(value) is str and len(value) >= 19 and value[10] == " " and value[-6] not in "+-" \
+        and not value.endswith("Z")
+
+
 def _latest(*values: Any) -> datetime | None:
-    moments = [m for m in map(_as_naive_utc, values) if m is not None]
-    return max(moments) if moments else None
+    present = [v for v in values if v is not None and v != ""]
+    if not present:
+        return None
+    if all(map(_naive_text, present)):  # compare the text, parse only the latest (once per contact)
+        return _as_naive_utc(max(present))
+    return max(map(_as_naive_utc, present))
 
 
 BPCHAR = 1042  # PostgreSQL's CHAR(n) type oid: values come back blank-padded to n

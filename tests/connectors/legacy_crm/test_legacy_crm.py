@@ -168,3 +168,16 @@ def test_discover_and_check_cover_accounts(sandbox_copy):
     with pytest.raises(SourceError, match="cannot read accounts") as info:
         _source(url).check()
     assert url not in str(info.value)
+
+
+def test_the_effective_change_time_is_the_latest_whatever_the_stored_format():
+    from datetime import datetime
+
+    from connectors.legacy_crm import _latest
+
+    # SQLite text with and without fractions is compared as text; mixed forms fall back to parsing
+    assert _latest("2026-01-01 12:00:00", "2026-01-01 12:00:00.500000", None) == datetime(2026, 1, 1, 12, 0, 0, 500000)
+    assert _latest("2026-01-02 00:00:00", "2026-01-01 23:59:59.999999") == datetime(2026, 1, 2)
+    assert _latest(datetime(2026, 1, 3), "2026-01-02 00:00:00") == datetime(2026, 1, 3)
+    assert _latest("2026-01-02T00:00:00+01:00", "2026-01-01 23:30:00") == datetime(2026, 1, 1, 23, 30)
+    assert _latest(None, "") is None
