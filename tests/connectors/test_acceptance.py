@@ -39,13 +39,6 @@ BAD = [("woocommerce", "cs_wrong-secret-123", "password", 401),
        ("quickbooks", "wrong-refresh-123", "extra.refresh_token", 400)]  # OAuth2: the token endpoint says invalid_grant
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
 
 def touch(env: dict, system: str, kind: str, record_id: str, when: datetime) -> None:
     """Edit a record at the source, the way a person in that system would."""

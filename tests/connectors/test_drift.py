@@ -12,18 +12,9 @@ from connectors import open_source
 from include.drift import SchemaDriftError
 from include.extract import extract_stream
 from include.staging import stage_all
-from include.warehouse import get_engine, migrate
 from include.warehouse.schema import raw_records, stg_contacts
 from sandbox import store
 from tests.conftest import connection_for
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_a_new_field_is_kept_in_raw_and_reported(sandbox_copy, warehouse):

@@ -18,6 +18,18 @@ def _source(url: str, **options):
     return open_source("legacy_crm", Connection("seam_legacy_crm", conn_type="generic", host=url), **options)
 
 
+
+def opt_out_first_email(url: str, when) -> str:
+    """Opt out the first linked email row at `when`, as a CRM user would; returns its contact's id."""
+    crm = sa.create_engine(url)
+    with crm.begin() as conn:
+        email_id, contact_id = conn.execute(sa.text(
+            "SELECT r.email_address_id, r.bean_id FROM email_addr_bean_rel r ORDER BY r.id LIMIT 1")).one()
+        conn.execute(sa.text("UPDATE email_addresses SET opt_out = 1, date_modified = :t WHERE id = :id"),
+                     {"t": when, "id": email_id})
+    crm.dispose()
+    return contact_id
+
 def test_soft_deleted_contacts_come_as_tombstones(sandbox_env):
     source = _source(sandbox_env["systems"]["legacy_crm"]["url"])
     stream = source.stream("contacts")
@@ -33,13 +45,7 @@ def test_an_opt_out_on_an_email_row_moves_the_contact_cursor(sandbox_copy, tmp_p
     source = _source(url)
     extract_stream(source, "contacts", warehouse, "run-1", lookback=timedelta(0))
     when = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
-    crm = sa.create_engine(url)
-    with crm.begin() as conn:
-        email_id, contact_id = conn.execute(sa.text(
-            "SELECT r.email_address_id, r.bean_id FROM email_addr_bean_rel r ORDER BY r.id LIMIT 1")).one()
-        conn.execute(sa.text("UPDATE email_addresses SET opt_out = 1, date_modified = :t WHERE id = :id"),
-                     {"t": when, "id": email_id})
-    crm.dispose()
+    contact_id = opt_out_first_email(url, when)
     pages = list(source.read_pages("contacts", when.replace(tzinfo=UTC) - timedelta(seconds=1)))
     assert [r["id"] for page in pages for r in page] == [contact_id]
     assert pages[0][0]["email_opt_out"] == 1
@@ -99,12 +105,9 @@ def _accounts_and_an_opt_out_read_back(source, url: str, directory) -> None:
     assert len(accounts) == len({r["id"] for r in accounts}) == truth_count(directory, "legacy_crm", "accounts")
     assert any(source.is_deleted(source.stream("accounts"), r) for r in accounts)
     when = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
+    contact_id = opt_out_first_email(url, when)
     crm = sa.create_engine(url)
     with crm.begin() as conn:
-        email_id, contact_id = conn.execute(sa.text(
-            "SELECT r.email_address_id, r.bean_id FROM email_addr_bean_rel r ORDER BY r.id LIMIT 1")).one()
-        conn.execute(sa.text("UPDATE email_addresses SET opt_out = 1, date_modified = :t WHERE id = :id"),
-                     {"t": when, "id": email_id})
         account_id = conn.execute(sa.text("SELECT id FROM accounts WHERE deleted = 0 ORDER BY id LIMIT 1")).scalar()
         conn.execute(sa.text("UPDATE accounts SET deleted = 1, date_modified = :t WHERE id = :id"),
                      {"t": when, "id": account_id})

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from connectors import open_source
 from include.extract import extract_stream
-from include.warehouse import get_engine, migrate
 from include.warehouse.schema import extract_state, raw_records
 from tests.conftest import connection_for
 
@@ -28,13 +27,6 @@ def _expected(directory, stream: str) -> int:
     finally:
         conn.close()
 
-
-@pytest.fixture
-def warehouse(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _raw(engine, stream: str, run_id: str | None = None) -> dict[str, dict]:

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from connectors import open_source
 from connectors.http import DeleteFeedGap
 from include.extract import extract_source
-from include.warehouse import get_engine, migrate
 from include.warehouse.schema import extract_runs, raw_records
 from sandbox import quickbooks, store
 from tests.conftest import connection_for
@@ -18,13 +17,6 @@ from tests.conftest import connection_for
 def _private_token_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SEAM_DATA_DIR", str(tmp_path / "data"))
 
-
-@pytest.fixture
-def warehouse(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _server(env: dict):
