@@ -20,8 +20,8 @@ from include.warehouse import upsert_rows
 from include.warehouse.schema import (
     customer_sources,
     customers,
+    person_records,
     segment_members,
-    stg_contacts,
     sync_log,
     sync_state,
 )
@@ -36,10 +36,10 @@ def desired_tags(conn: sa.Connection, destination: str) -> tuple[dict[tuple[str,
     wanted: dict[tuple[str, str], str] = {}
     skipped: Counter[str] = Counter()
     member = sa.select(customer_sources.c.customer_id, customer_sources.c.record_id).join(
-        stg_contacts, sa.and_(stg_contacts.c.source == customer_sources.c.source,
-                              stg_contacts.c.stream == customer_sources.c.stream,
-                              stg_contacts.c.record_id == customer_sources.c.record_id)).where(
-        customer_sources.c.source == "mailchimp", stg_contacts.c.email_consent == "subscribed").subquery()
+        person_records, sa.and_(person_records.c.source == customer_sources.c.source,
+                              person_records.c.stream == customer_sources.c.stream,
+                              person_records.c.record_id == customer_sources.c.record_id)).where(
+        customer_sources.c.source == "mailchimp", person_records.c.email_consent == "subscribed").subquery()
     for segment in load_segments():
         for push in segment.push:
             if push.destination != destination:

@@ -114,8 +114,23 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_mappings(_args: argparse.Namespace) -> int:
-    """Validate every connector manifest and mapping file before any data moves."""
+def cmd_mappings(args: argparse.Namespace) -> int:
+    """check: validate every manifest and mapping file; explain: one record through its mapping; schema."""
+    if args.action == "schema":
+        import json
+
+        from include.mapping_schema import mapping_schema
+
+        print(json.dumps(mapping_schema(), indent=2, ensure_ascii=False))
+        return 0
+    if args.action == "explain":
+        from include.explain import explain_record
+        from include.pipeline import warehouse
+
+        if not args.source or not args.record_id:
+            raise SystemExit("usage: seam mappings explain SOURCE RECORD_ID [--stream STREAM]")
+        print(explain_record(warehouse(), args.source, args.record_id, args.stream))
+        return 0
     from connectors import SOURCES
     from connectors.manifest import available_manifests, load_manifest
     from include.config import ConfigError
@@ -136,13 +151,42 @@ def cmd_mappings(_args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    """gates: the latest table-level gate results; accept TABLE: take its current size as the baseline."""
+    import sqlalchemy as sa
+
+    from include.gates import accept, held_by
+    from include.pipeline import warehouse
+    from include.summary import table
+    from include.warehouse.schema import quality_gates
+
+    engine = warehouse()
+    if args.action == "accept":
+        if not args.table:
+            raise SystemExit("usage: seam quality accept TABLE")
+        count = accept(engine, args.table, datetime.now(UTC))
+        print(f"{args.table}: {count} rows accepted as the row-count baseline; re-run `seam run --stage unify`")
+        return 0
+    g = quality_gates.c
+    with engine.connect() as conn:
+        latest = conn.execute(sa.select(g.run_id).where(g.run_id.not_like("accepted-%"))
+                              .order_by(g.checked_at.desc()).limit(1)).scalar()
+        rows = conn.execute(sa.select(g.table_name, g.check_name, g.passed, g.observed, g.expected)
+                            .where(g.run_id == latest).order_by(g.table_name, g.check_name)).all()
+    print(f"Quality gates of staging run {latest}\n" + table(["table", "check", "passed", "observed", "expected"],
+                                                              rows))
+    reason = held_by(engine)
+    print("\n" + (reason or "publication: allowed"))
+    return 1 if reason else 0
+
+
 def cmd_identity(args: argparse.Namespace) -> int:
     """Show a customer's golden record and each source record with the evidence that joined it."""
     import sqlalchemy as sa
 
     from include.pipeline import warehouse
     from include.summary import table
-    from include.warehouse.schema import customer_sources, customers, stg_contacts
+    from include.warehouse.schema import customer_sources, customers, person_records
 
     with warehouse().connect() as conn:
         golden = conn.execute(sa.select(customers).where(customers.c.customer_id == args.customer_id)).mappings().first()
@@ -151,11 +195,11 @@ def cmd_identity(args: argparse.Namespace) -> int:
             return 1
         links = conn.execute(
             sa.select(customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
-                      stg_contacts.c.first_name, stg_contacts.c.last_name, stg_contacts.c.email,
-                      stg_contacts.c.phone, stg_contacts.c.email_consent, customer_sources.c.matched_by)
-            .outerjoin(stg_contacts, sa.and_(stg_contacts.c.source == customer_sources.c.source,
-                                             stg_contacts.c.stream == customer_sources.c.stream,
-                                             stg_contacts.c.record_id == customer_sources.c.record_id))
+                      person_records.c.first_name, person_records.c.last_name, person_records.c.email,
+                      person_records.c.phone, person_records.c.email_consent, customer_sources.c.matched_by)
+            .outerjoin(person_records, sa.and_(person_records.c.source == customer_sources.c.source,
+                                             person_records.c.stream == customer_sources.c.stream,
+                                             person_records.c.record_id == customer_sources.c.record_id))
             .where(customer_sources.c.customer_id == args.customer_id)
             .order_by(customer_sources.c.source, customer_sources.c.record_id)).all()
     print(table(["field", "golden value"], [(k, v) for k, v in golden.items() if k not in ("run_id",)]))
@@ -233,9 +277,17 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--limit", type=int, default=50)
     sql.set_defaults(func=cmd_sql)
 
-    maps = sub.add_parser("mappings", help="validate mapping files")
-    maps.add_argument("action", choices=["check"])
+    maps = sub.add_parser("mappings", help="validate mapping files, explain a record, print the schema")
+    maps.add_argument("action", choices=["check", "explain", "schema"])
+    maps.add_argument("source", nargs="?", help="explain: the source (e.g. woocommerce)")
+    maps.add_argument("record_id", nargs="?", help="explain: the record's id at the source")
+    maps.add_argument("--stream", help="explain: only this stream")
     maps.set_defaults(func=cmd_mappings)
+
+    qual = sub.add_parser("quality", help="table-level quality gates")
+    qual.add_argument("action", choices=["gates", "accept"])
+    qual.add_argument("table", nargs="?", help="accept: the staging table whose current size is intended")
+    qual.set_defaults(func=cmd_quality)
 
     ident = sub.add_parser("identity", help="inspect identity resolution")
     ident.add_argument("action", choices=["explain"])

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from include.config import load_yaml
 from include.warehouse import replace_rows
-from include.warehouse.schema import customer_sources, customers, orders, stg_contacts, stg_orders
+from include.warehouse.schema import customer_sources, customers, order_records, orders, person_records
 
 GOLDEN_FIELDS = ("first_name", "last_name", "company", "email", "phone", "city", "country")
 REVENUE_STATUSES = {"completed", "open"}
@@ -48,8 +48,8 @@ def _record_key(r: dict[str, Any]) -> str:
 
 
 def _load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
-    nodes = [dict(r) for r in conn.execute(sa.select(stg_contacts)).mappings()]
-    guests = sa.select(stg_orders).where(stg_orders.c.contact_record_id.is_(None))
+    nodes = [dict(r) for r in conn.execute(sa.select(person_records)).mappings()]
+    guests = sa.select(order_records).where(order_records.c.contact_record_id.is_(None))
     for r in conn.execute(guests).mappings():
         nodes.append({**dict(r), "phone_alt": None, "company": None, "city": None, "country": None,
                       "email_consent": "unknown", "guest": True})
@@ -125,7 +125,7 @@ def resolve(engine: sa.Engine, run_id: str) -> dict[str, Any]:
         previous = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
             customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
             customer_sources.c.customer_id))}
-        order_rows = [dict(r) for r in conn.execute(sa.select(stg_orders)).mappings()]
+        order_rows = [dict(r) for r in conn.execute(sa.select(order_records)).mappings()]
     roots, evidence = cluster(nodes, config)
     members: dict[int, list[int]] = defaultdict(list)
     for i, root in enumerate(roots):

@@ -58,25 +58,33 @@ def stage(run_id: str) -> dict[str, Any]:
     return recorded(engine, run_id, "stage", lambda: stage_all(engine, run_id))
 
 
+def held(engine: sa.Engine) -> dict[str, Any] | None:
+    """A stage's result when the latest staging run failed a quality gate: nothing published, reason given."""
+    from include.gates import held_by
+
+    reason = held_by(engine)
+    return None if reason is None else {"held": reason}
+
+
 def resolve(run_id: str) -> dict[str, Any]:
     from include.identity import resolve as resolve_identities
 
     engine = warehouse()
-    return recorded(engine, run_id, "resolve", lambda: resolve_identities(engine, run_id))
+    return recorded(engine, run_id, "resolve", lambda: held(engine) or resolve_identities(engine, run_id))
 
 
 def metrics(run_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     from include.segments import compute_metrics
 
     engine = warehouse()
-    return recorded(engine, run_id, "metrics", lambda: compute_metrics(engine, run_id, as_of))
+    return recorded(engine, run_id, "metrics", lambda: held(engine) or compute_metrics(engine, run_id, as_of))
 
 
 def segments(run_id: str) -> dict[str, int]:
     from include.segments import evaluate_segments
 
     engine = warehouse()
-    return recorded(engine, run_id, "segments", lambda: evaluate_segments(engine, run_id))
+    return recorded(engine, run_id, "segments", lambda: held(engine) or evaluate_segments(engine, run_id))
 
 
 def push(destination: str, run_id: str) -> dict[str, Any]:
@@ -87,4 +95,4 @@ def push(destination: str, run_id: str) -> dict[str, Any]:
         raise ValueError(f"no push implemented for destination {destination!r}")
     engine = warehouse()
     return recorded(engine, run_id, f"push_{destination}",
-                    lambda: push_mailchimp(engine, run_id, open_source(destination)))
+                    lambda: held(engine) or push_mailchimp(engine, run_id, open_source(destination)))

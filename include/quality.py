@@ -9,17 +9,22 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import pandas as pd
 
+from include import model
 from include.config import load_yaml
 
 EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
+DOMAIN_REGEX = r"^(?:[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]{0,61}[a-z0-9\u00a1-\uffff])?\.)+[a-z\u00a1-\uffff]{2,}$"
 KEY = "row_key"
-PERSONAL = {"email", "phone", "phone_alt", "first_name", "last_name"}
+PARENT = "parent_key"  # the raw record a (child) row came from: what a failure quarantines
+PERSONAL = model.PERSONAL_COLUMNS
+FUTURE_SLACK = timedelta(days=1)  # clocks differ; a day ahead is a wrong date, not skew
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Failure:
     column: str
     value: str | None
     reason: str
+    parent_key: str = ""
 
 
 def mask(column: str | None, value: Any) -> str | None:
@@ -40,7 +46,7 @@ def mask(column: str | None, value: Any) -> str | None:
         return text[:100]
     if "@" in text:
         local, _, domain = text.partition("@")
-        return f"{local[:2]}***@{domain}"
+        return f"{local[:2]}***@{domain[:60]}"
     return f"***{text[-2:]}" if len(text) > 4 else "***"
 
 
@@ -49,35 +55,59 @@ def accepted_currencies() -> list[str]:
     return sorted(load_yaml("currencies.yaml")["rates"])
 
 
-def contact_expectations() -> list[tuple[Any, str]]:
+def row_expectations(entity: str, now: datetime) -> list[tuple[Any, str]]:
+    """The row-level suite guarding one canonical entity, each expectation with its quarantine reason."""
     import great_expectations as gx
 
     e = gx.expectations
-    return [
-        (e.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX), "email is not a valid address"),
-        (e.ExpectColumnValuesToMatchRegex(column="phone", regex=E164_REGEX),
-         "phone cannot be read as a valid number for the source's region"),
-        (e.ExpectColumnValuesToMatchRegex(column="phone_alt", regex=E164_REGEX),
-         "second phone cannot be read as a valid number for the source's region"),
-        (e.ExpectColumnValuesToBeInSet(column="identity_present", value_set=[True]),
-         "no email, no phone and no name: nothing identifies this person"),
-    ]
+    latest = now + FUTURE_SLACK
+
+    def email(column: str = "email") -> tuple[Any, str]:
+        return e.ExpectColumnValuesToMatchRegex(column=column, regex=EMAIL_REGEX), f"{column} is not a valid address"
+
+    def phone(column: str, what: str = "phone") -> tuple[Any, str]:
+        return (e.ExpectColumnValuesToMatchRegex(column=column, regex=E164_REGEX),
+                f"{what} cannot be read as a valid number for the source's region")
+
+    def not_future(column: str, what: str) -> tuple[Any, str]:
+        return e.ExpectColumnValuesToBeBetween(column=column, max_value=latest), f"{what} is in the future"
+
+    def not_negative(column: str, what: str) -> tuple[Any, str]:
+        return e.ExpectColumnValuesToBeBetween(column=column, min_value=0), f"{what} is negative"
+
+    currency = (e.ExpectColumnValuesToBeInSet(column="currency", value_set=accepted_currencies()),
+                "currency is not one of mappings/currencies.yaml")
+    reference = (e.ExpectColumnValuesToBeInSet(column="contact_ref_known", value_set=[True]),
+                 "refers to a customer record the source does not have (referential integrity)")
+    suites = {
+        "person": [email(), phone("phone"), phone("phone_alt", "second phone"),
+                   (e.ExpectColumnValuesToBeInSet(column="identity_present", value_set=[True]),
+                    "no email, no phone and no name: nothing identifies this person"),
+                   not_future("source_updated_at", "last change")],
+        "company": [email(), phone("phone"),
+                    (e.ExpectColumnValuesToMatchRegex(column="domain", regex=DOMAIN_REGEX), "domain is not a host name")],
+        "order": [not_negative("amount", "amount"), currency, not_future("ordered_at", "order date"), reference],
+        "order_line": [not_negative("quantity", "quantity"), not_negative("amount", "line amount")],
+        "payment": [not_negative("amount", "amount"),
+                    (e.ExpectColumnValuesToBeInSet(column="currency", value_set=accepted_currencies()),
+                     "currency is not one of mappings/currencies.yaml"),
+                    not_future("paid_at", "payment date"), reference],
+        "email_event": [email(), not_future("occurred_at", "event time")],
+        "consent": [email(), not_future("recorded_at", "consent time")],
+    }
+    return suites[entity]
 
 
-def order_expectations() -> list[tuple[Any, str]]:
-    import great_expectations as gx
-
-    e = gx.expectations
-    return [
-        (e.ExpectColumnValuesToBeBetween(column="amount", min_value=0), "amount is negative"),
-        (e.ExpectColumnValuesToBeInSet(column="currency", value_set=accepted_currencies()),
-         "currency is not one of mappings/currencies.yaml"),
-        (e.ExpectColumnValuesToNotBeNull(column="ordered_at"), "order date is missing"),
-    ]
+def derived_columns(entity: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Columns some expectations read that are not stored: whether anything identifies a person."""
+    if entity == "person":
+        df["identity_present"] = df["email"].notna() | df["phone"].notna() | df["phone_alt"].notna() | (
+            df["first_name"].notna() & df["last_name"].notna())
+    return df
 
 
 @cache
-def _context():
+def gx_context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
@@ -93,14 +123,15 @@ def validate(df: pd.DataFrame, suite_name: str, expectations: list[tuple[Any, st
         return []
     import great_expectations as gx
 
-    context = _context()
+    context = gx_context()
     name = f"{suite_name}_{id(df)}"
     source = context.data_sources.add_or_update_pandas(name)
     batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("all").get_batch(
         batch_parameters={"dataframe": df})
     suite = gx.ExpectationSuite(name=suite_name, expectations=[exp for exp, _ in expectations])
     reasons = {exp.expectation_type + ":" + exp.column: reason for exp, reason in expectations}
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [KEY]})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE",
+                                                   "unexpected_index_column_names": [KEY, PARENT]})
     context.data_sources.delete(name)
     failures = []
     for res in result.results:
@@ -109,5 +140,5 @@ def validate(df: pd.DataFrame, suite_name: str, expectations: list[tuple[Any, st
         for item in (res.result or {}).get("unexpected_index_list") or []:
             failures.append(Failure(row_key=item[KEY], rule=f"{config.type}({column})", column=column,
                                     value=mask(column, item.get(column)),
-                                    reason=reasons[config.type + ":" + column]))
+                                    reason=reasons[config.type + ":" + column], parent_key=item[PARENT]))
     return failures

@@ -1,13 +1,18 @@
-"""Raw -> staging: map every raw record with its source's mapping, validate, quarantine failures.
+"""Raw -> staging -> core: map each raw record with its source's mapping, validate, quarantine failures.
 
-Staging is rebuilt from raw in one transaction each run, so a record fixed at the source leaves
-quarantine on the next run, and counts reconcile: raw = staged + quarantined + tombstones.
+Every mapped stream gets its own staging table, `stg_<source>__<stream>` (and `stg_<source>__<child>`
+for child rows such as order lines), with the columns of its canonical entity (include/model.py).
+Core tables hold each entity's staged records from every source (person_records, order_records, ...)
+plus facts derived from them (identifiers, addresses, consents). All of it is rebuilt from raw in
+one transaction per run, so a record fixed at the source leaves quarantine on the next run, and
+counts reconcile per stream: raw = staged + quarantined + tombstones (+ unmapped).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,124 +20,259 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connectors import SOURCES
-from include import quality
+from include import gates, model, quality
 from include.drift import check_mapped_fields
-from include.mapping import load_mapping, map_record
-from include.normalise import email_match_key
+from include.mapping import SourceMapping, StreamMapping, load_mapping, map_record
 from include.quality import mask
 from include.warehouse import replace_rows
-from include.warehouse.schema import quarantine, raw_records, stg_contacts, stg_orders
+from include.warehouse.schema import (
+    addresses,
+    company_records,
+    consents,
+    email_events,
+    identifiers,
+    order_lines,
+    order_records,
+    payments,
+    person_records,
+    quarantine,
+    raw_records,
+)
+from include.warehouse.writer import replace_from_select
 
-TARGETS = {"contact": stg_contacts, "order": stg_orders}
+CORE = {"person": person_records, "company": company_records, "order": order_records,
+        "order_line": order_lines, "payment": payments, "email_event": email_events, "consent": consents}
+COUNTS = ("raw", "staged", "quarantined", "tombstones", "unmapped")
+STAGING = sa.MetaData()  # staging tables are derived from the mappings, not migrated
 
 
 class ReconciliationError(RuntimeError):
     """Rows went missing between raw and staging: a bug, never data to publish."""
 
 
-def _key(source: str, stream: str, record_id: str) -> str:
-    return f"{source}|{stream}|{record_id}"
+def staging_table(source: str, name: str, entity: str, child: bool = False) -> sa.Table:
+    """The staging table of one source stream (or child list), with its entity's canonical columns."""
+    table_name = f"stg_{source}__{name}"
+    existing = STAGING.tables.get(table_name)
+    if existing is not None and existing.info.get("entity") == (entity, child):
+        return existing
+    if existing is not None:
+        STAGING.remove(existing)
+    return sa.Table(table_name, STAGING, *model.columns(entity, child), info={"entity": (entity, child)})
 
 
-def map_raw(engine: sa.Engine, run_id: str) -> dict[str, Any]:
-    """Map all current raw rows; returns candidate staging rows, mapping-stage quarantine and counts."""
-    rows: dict[str, list[dict[str, Any]]] = {"contact": [], "order": []}
-    rejected: list[dict[str, Any]] = []
-    counts: Counter[tuple[str, str, str]] = Counter()
-    warnings: Counter[str] = Counter()
-    now = datetime.now(UTC)
-    mappings = {source: load_mapping(source) for source in SOURCES}
-    with engine.connect() as conn:
-        check_mapped_fields(conn, mappings)
-    query = sa.select(raw_records.c.source, raw_records.c.stream, raw_records.c.record_id,
-                      raw_records.c.payload, raw_records.c.is_deleted)
-    with engine.connect() as conn:
-        for source, stream, record_id, payload, is_deleted in conn.execute(query).yield_per(5000):
-            counts[(source, stream, "raw")] += 1
-            if is_deleted:
-                counts[(source, stream, "tombstones")] += 1
-                continue
-            mapping = mappings.get(source)
-            if mapping is None or stream not in mapping.streams:
-                counts[(source, stream, "unmapped")] += 1
-                continue
-            entity = mapping.streams[stream].entity
-            try:
-                document = json.loads(payload)
-            except json.JSONDecodeError:
-                document = payload
-            row, problems = map_record(mapping, stream, document)
-            hard = [p for p in problems if not p.warning]
-            for p in problems:
-                if p.warning:
-                    warnings[f"{source}.{stream}.{p.column}: {p.value!r} unknown"] += 1
-            base = {"source": source, "stream": stream, "record_id": record_id, "run_id": run_id}
-            if hard:
-                rejected.extend({**base, "rule": f"mapping:{p.rule}", "column_name": p.column,
-                                 "value_masked": mask(p.column, p.value), "reason": p.reason,
-                                 "quarantined_at": now} for p in hard)
-                counts[(source, stream, "quarantined")] += 1
-                continue
-            row = {**dict.fromkeys(TARGETS[entity].columns.keys()), **base, **row}
-            row["email_match_key"] = email_match_key(row.get("email"))
-            rows[entity].append(row)
-    return {"rows": rows, "rejected": rejected, "counts": counts, "warnings": warnings, "now": now}
+def ensure_table(conn: sa.Connection, table: sa.Table) -> None:
+    """Create the staging table, or recreate it when the mapping moved it to another entity's shape."""
+    inspector = sa.inspect(conn)
+    if inspector.has_table(table.name):
+        if {c["name"] for c in inspector.get_columns(table.name)} == set(table.columns.keys()):
+            return
+        table.drop(conn)
+    table.create(conn)
 
 
-def _contacts_frame(contacts: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(contacts, columns=[c.name for c in stg_contacts.columns])
-    df[quality.KEY] = df["source"] + "|" + df["stream"] + "|" + df["record_id"]
-    df["identity_present"] = df["email"].notna() | df["phone"].notna() | df["phone_alt"].notna() | (
-        df["first_name"].notna() & df["last_name"].notna())
-    return df
+@dataclass
+class StagedStream:
+    source: str
+    stream: str
+    entity: str
+    table: sa.Table
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    children: dict[str, tuple[sa.Table, str, list[dict[str, Any]]]] = field(default_factory=dict)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
 
 
-def _orders_frame(orders: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(orders, columns=[c.name for c in stg_orders.columns])
-    df[quality.KEY] = df["source"] + "|" + df["stream"] + "|" + df["record_id"]
-    df["amount"] = df["amount"].astype(float)
-    return df
+def _reject(base: dict[str, Any], rule: str, column: str | None, value: Any, reason: str,
+            now: datetime) -> dict[str, Any]:
+    plain_column = column.rsplit(".", 1)[-1] if column else None
+    return {**base, "rule": rule[:200], "column_name": (column or None) and column[:120],
+            "value_masked": mask(plain_column, value), "reason": reason, "quarantined_at": now}
+
+
+def _map_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMapping, run_id: str,
+                now: datetime, warnings: Counter) -> StagedStream:
+    source, stream = mapping.source, spec.stream
+    out = StagedStream(source, stream, spec.entity, staging_table(source, stream, spec.entity))
+    for child in spec.children:
+        out.children[child.name] = (staging_table(source, child.name, child.entity, child=True), child.entity, [])
+    query = sa.select(raw_records.c.record_id, raw_records.c.payload, raw_records.c.is_deleted).where(
+        raw_records.c.source == source, raw_records.c.stream == stream)
+    for record_id, payload, is_deleted in conn.execute(query).yield_per(5000):
+        out.counts["raw"] += 1
+        if is_deleted:
+            out.counts["tombstones"] += 1
+            continue
+        base = {"source": source, "stream": stream, "record_id": record_id, "run_id": run_id}
+        try:
+            document = json.loads(payload)
+        except (json.JSONDecodeError, TypeError):
+            out.rejected.append(_reject(base, "mapping:not_json", None, str(payload)[:100],
+                                        "payload is not valid JSON", now))
+            out.counts["quarantined"] += 1
+            continue
+        row, problems, children = map_record(mapping, stream, document)
+        for p in problems:
+            if p.warning:
+                warnings[f"{source}.{stream}.{p.column}: {str(p.value)[:60]!r} unknown"] += 1
+        hard = [p for p in problems if not p.warning]
+        if hard:
+            seen: set[str] = set()
+            for p in hard:
+                rule = f"mapping:{p.rule}" + (f"({p.column})" if p.column else "")
+                if rule not in seen:
+                    seen.add(rule)
+                    out.rejected.append(_reject(base, rule, p.column, p.value, p.reason, now))
+            out.counts["quarantined"] += 1
+            continue
+        out.rows.append({**base, **row})
+        for name, items in children.items():
+            out.children[name][2].extend({**base, **item} for item in items)
+    return out
+
+
+def _known_refs(conn: sa.Connection, source: str, stream: str, cache: dict) -> set[str]:
+    """Record ids the source currently has in a stream (tombstones excluded): targets of references."""
+    if (source, stream) not in cache:
+        cache[(source, stream)] = set(conn.execute(sa.select(raw_records.c.record_id).where(
+            raw_records.c.source == source, raw_records.c.stream == stream,
+            raw_records.c.is_deleted.is_(False))).scalars())
+    return cache[(source, stream)]
+
+
+def _frame(rows: list[dict[str, Any]], table: sa.Table, entity: str, child: bool) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=[c.name for c in table.columns])
+    key = df["source"] + "|" + df["stream"] + "|" + df["record_id"]
+    df[quality.KEY] = key + "|" + df["position"].astype(str) if child else key
+    df[quality.PARENT] = key
+    for f in model.ENTITIES[entity]:
+        if isinstance(f.type, sa.Numeric):
+            df[f.name] = pd.to_numeric(df[f.name], errors="coerce")
+        elif isinstance(f.type, sa.DateTime):
+            df[f.name] = pd.to_datetime(df[f.name], utc=True)
+    return quality.derived_columns(entity, df)
+
+
+def _validate(conn: sa.Connection, staged: StagedStream, refs: dict, now: datetime) -> None:
+    """Row-level Great Expectations suites over the stream and its child rows; failures quarantine the record."""
+    failures: list[quality.Failure] = []
+    if staged.rows:
+        df = _frame(staged.rows, staged.table, staged.entity, child=False)
+        if "contact_record_id" in df:
+            targets = {s: _known_refs(conn, staged.source, s, refs) for s in df["contact_stream"].dropna().unique()}
+            df["contact_ref_known"] = [
+                ref is None or pd.isna(ref) or ref in targets.get(stream, ())
+                for stream, ref in zip(df["contact_stream"], df["contact_record_id"], strict=True)]
+        failures += quality.validate(df, f"stg_{staged.source}__{staged.stream}",
+                                     quality.row_expectations(staged.entity, now))
+    for name, (table, entity, rows) in staged.children.items():
+        if rows:
+            df = _frame(rows, table, entity, child=True)
+            failures += [quality.Failure(f.parent_key, f.rule.replace("(", f"({name}.", 1), f"{name}.{f.column}",
+                                         f.value, f"{name}: {f.reason}", f.parent_key)
+                         for f in quality.validate(df, table.name, quality.row_expectations(entity, now))]
+    if not failures:
+        staged.counts["staged"] += len(staged.rows)
+        return
+    bad: dict[str, set[str]] = {}
+    for f in failures:
+        source, stream, record_id = f.parent_key.split("|", 2)
+        if f.rule in bad.setdefault(f.parent_key, set()):
+            continue
+        bad[f.parent_key].add(f.rule)
+        staged.rejected.append({"source": source, "stream": stream, "record_id": record_id, "rule": f.rule[:200],
+                                "column_name": f.column[:120], "value_masked": f.value, "reason": f.reason,
+                                "run_id": staged.rows[0]["run_id"], "quarantined_at": now})
+
+    def keep(row: dict[str, Any]) -> bool:
+        return f"{row['source']}|{row['stream']}|{row['record_id']}" not in bad
+
+    before = len(staged.rows)
+    staged.rows = [r for r in staged.rows if keep(r)]
+    for name, (table, entity, rows) in staged.children.items():
+        staged.children[name] = (table, entity, [r for r in rows if keep(r)])
+    staged.counts["quarantined"] += before - len(staged.rows)
+    staged.counts["staged"] += len(staged.rows)
+
+
+def _publish_core(conn: sa.Connection, tables: dict[str, list[sa.Table]], run_id: str, now: datetime) -> None:
+    """Core tables: each entity's staging tables in one, then identifiers, addresses and consents from them."""
+    for entity, core in CORE.items():
+        names = [c.name for c in core.columns]
+        selects = [sa.select(*[t.c[n] for n in names]) for t in tables.get(entity, [])]
+        replace_from_select(conn, core, names, selects)
+    p = person_records.c
+    id_cols = ["source", "stream", "record_id", "kind", "value", "match_key", "run_id"]
+    replace_from_select(conn, identifiers, id_cols, [
+        sa.select(p.source, p.stream, p.record_id, sa.literal("email"), p.email, p.email_match_key, p.run_id)
+        .where(p.email.is_not(None)),
+        sa.select(p.source, p.stream, p.record_id, sa.literal("phone"), p.phone, p.phone, p.run_id)
+        .where(p.phone.is_not(None)),
+        sa.select(p.source, p.stream, p.record_id, sa.literal("phone"), p.phone_alt, p.phone_alt, p.run_id)
+        .where(p.phone_alt.is_not(None), sa.or_(p.phone.is_(None), p.phone_alt != p.phone)),
+    ])
+    address = list(model.ADDRESS_FIELDS)
+    has_address = sa.or_(*[p[c].is_not(None) for c in address])
+    c = company_records.c
+    replace_from_select(conn, addresses, ["source", "stream", "record_id", "kind", *address, "run_id"], [
+        sa.select(p.source, p.stream, p.record_id, sa.literal("primary"), *[p[n] for n in address], p.run_id)
+        .where(has_address),
+        sa.select(c.source, c.stream, c.record_id, sa.literal("billing"), *[c[n] for n in address], c.run_id)
+        .where(sa.or_(*[c[n].is_not(None) for n in address])),
+    ])
+    # Each person record's stated email consent is a consent fact too (an unknown one is no fact).
+    stated = sa.select(
+        p.source, p.stream, p.record_id, p.stream, p.record_id, p.email, p.email_match_key, sa.literal("email"),
+        p.email_consent, sa.func.coalesce(p.email_consent_at, p.source_updated_at, sa.literal(now, model.TS)),
+        sa.literal(None, sa.String), p.email_consent.in_(("subscribed", "unsubscribed", "opted_out")), p.run_id,
+    ).where(p.email_consent != "unknown")
+    conn.execute(consents.insert().from_select([col.name for col in consents.columns], stated))
 
 
 def stage_all(engine: sa.Engine, run_id: str) -> dict[str, Any]:
-    """Rebuild staging and quarantine from raw; return reconciliation counts per source stream."""
-    mapped = map_raw(engine, run_id)
-    counts: Counter = mapped["counts"]
-    rejected: list[dict[str, Any]] = mapped["rejected"]
-    staged: dict[str, list[dict[str, Any]]] = {}
-    for entity, frame, expectations, suite in (
-        ("contact", _contacts_frame, quality.contact_expectations, "stg_contacts"),
-        ("order", _orders_frame, quality.order_expectations, "stg_orders"),
-    ):
-        rows = mapped["rows"][entity]
-        failures = quality.validate(frame(rows), suite, expectations()) if rows else []
-        failed_keys = {f.row_key for f in failures}
-        for f in failures:
-            source, stream, record_id = f.row_key.split("|", 2)
-            rejected.append({"source": source, "stream": stream, "record_id": record_id, "rule": f.rule,
-                             "column_name": f.column, "value_masked": f.value, "reason": f.reason,
-                             "run_id": run_id, "quarantined_at": mapped["now"]})
-        staged[entity] = []
-        for row in rows:
-            key = _key(row["source"], row["stream"], row["record_id"])
-            bucket = "quarantined" if key in failed_keys else "staged"
-            counts[(row["source"], row["stream"], bucket)] += 1
-            if bucket == "staged":
-                staged[entity].append(row)
+    """Rebuild staging, core and quarantine from raw; return reconciliation counts per source stream."""
+    now = datetime.now(UTC)
+    mappings = {source: load_mapping(source) for source in SOURCES}
+    warnings: Counter[str] = Counter()
+    counts: dict[tuple[str, str], Counter] = {}
+    rejected: list[dict[str, Any]] = []
+    tables: dict[str, list[sa.Table]] = {}
+    refs: dict = {}
+    targets: list[gates.GateTarget] = []
     with engine.begin() as conn:
-        replace_rows(conn, stg_contacts, staged["contact"])
-        replace_rows(conn, stg_orders, staged["order"])
+        check_mapped_fields(conn, mappings)
+        present = conn.execute(sa.select(raw_records.c.source, raw_records.c.stream, sa.func.count(),
+                                         sa.func.sum(sa.case((raw_records.c.is_deleted, 1), else_=0)))
+                               .group_by(raw_records.c.source, raw_records.c.stream)).all()
+        for source, stream, raw, deleted in present:
+            if source not in mappings or stream not in mappings[source].streams:
+                counts[(source, stream)] = Counter(raw=raw, tombstones=deleted or 0, unmapped=raw - (deleted or 0))
+        for source, mapping in mappings.items():
+            for spec in mapping.streams.values():
+                staged = _map_stream(conn, mapping, spec, run_id, now, warnings)
+                _validate(conn, staged, refs, now)
+                ensure_table(conn, staged.table)
+                replace_rows(conn, staged.table, staged.rows)
+                tables.setdefault(staged.entity, []).append(staged.table)
+                for table, entity, rows in staged.children.values():
+                    ensure_table(conn, table)
+                    replace_rows(conn, table, rows)
+                    tables.setdefault(entity, []).append(table)
+                rejected += staged.rejected
+                if staged.counts["raw"]:
+                    counts[(source, spec.stream)] = staged.counts
+                    targets.append(gates.GateTarget(staged.table, staged.entity, source, spec.stream))
+                    targets += [gates.GateTarget(table, entity, source, spec.stream)
+                                for table, entity, _rows in staged.children.values()]
+        _publish_core(conn, tables, run_id, now)
         replace_rows(conn, quarantine, rejected)
-    streams = sorted({(s, st) for s, st, _ in counts})
-    reconciliation = [
-        {"source": s, "stream": st, **{k: counts[(s, st, k)] for k in
-                                       ("raw", "staged", "quarantined", "tombstones", "unmapped")}}
-        for s, st in streams
-    ]
+    reconciliation = [{"source": s, "stream": st, **{k: c[k] for k in COUNTS}} for (s, st), c in sorted(counts.items())]
     for item in reconciliation:
         accounted = item["staged"] + item["quarantined"] + item["tombstones"] + item["unmapped"]
         if accounted != item["raw"]:
             raise ReconciliationError(f"counts do not reconcile for {item['source']}.{item['stream']}: {item}")
     reasons = Counter(r["reason"] for r in rejected)
-    return {"reconciliation": reconciliation, "top_reasons": reasons.most_common(5),
-            "warnings": dict(mapped["warnings"].most_common(10))}
+    verdict = gates.check(engine, targets, run_id, now)
+    return {"reconciliation": reconciliation, "top_reasons": reasons.most_common(5), "gates": verdict,
+            "warnings": dict(warnings.most_common(10)),
+            "staging_tables": sorted(t.name for ts in tables.values() for t in ts)}

@@ -58,14 +58,26 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
     stage_stats = stages.get("stage", {}).get("stats", {}).get("result", {})
     recon = stage_stats.get("reconciliation", [])
     out += ["", "Staging reconciliation (raw = staged + quarantined + tombstones + unmapped; unmapped streams "
-            "stay in raw until a mapping reads them)",
+            "stay in raw until a mapping reads them; each stream is staged in stg_<source>__<stream>)",
             table(["source.stream", "raw", "staged", "quarantined", "tombstones", "unmapped"],
                   [(f"{r['source']}.{r['stream']}", r["raw"], r["staged"], r["quarantined"], r["tombstones"],
                     r.get("unmapped", 0)) for r in recon])]
     if reasons:
         out += ["", "Top quarantine reasons", table(["source", "reason", "rows"], reasons)]
+    if stage_stats.get("warnings"):
+        out += ["", "Unknown values reported (the row loaded without them)",
+                table(["source.stream.field: value", "rows"], sorted(stage_stats["warnings"].items()))]
+    verdict = stage_stats.get("gates")
+    if verdict:
+        out += ["", f"Quality gates: {verdict['checks']} table-level checks, {len(verdict['failed'])} failed"]
+        out += [f"  FAILED {line}" for line in verdict["failed"]]
+    held = next((v["stats"]["result"]["held"] for v in stages.values()
+                 if isinstance(v["stats"].get("result"), dict) and v["stats"]["result"].get("held")), None)
+    if held:
+        out += ["", "PUBLICATION HELD: customers, metrics, segments and pushes kept their previous good state.",
+                f"  {held}"]
     resolved = stages.get("resolve", {}).get("stats", {}).get("result", {})
-    if resolved:
+    if resolved and "held" not in resolved:
         out += ["", "Identity resolution", table(["measure", "value"], [
             ("source contact records", resolved["contact_records"]),
             ("guest orders (buyer known by billing details)", resolved["guest_orders"]),
@@ -77,10 +89,10 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
             ("orders / without customer", f"{resolved['orders']} / {resolved['orders_without_customer']}"),
         ])]
     sizes = stages.get("segments", {}).get("stats", {}).get("result", {})
-    if sizes:
+    if sizes and "held" not in sizes:
         out += ["", "Segments", table(["segment", "members"], sorted(sizes.items()))]
     pushes = [(k.removeprefix("push_"), v["stats"].get("result", {})) for k, v in stages.items()
-              if k.startswith("push_")]
+              if k.startswith("push_") and "held" not in (v["stats"].get("result") or {})]
     if pushes:
         out += ["", "Pushed to destinations", table(
             ["destination", "to tag", "added", "removed", "unchanged", "failed", "opted out", "not subscribed"],

@@ -24,7 +24,10 @@ from tests.conftest import mariadb_url, postgres_url, truth_count
 PEOPLE, SEED = 400, 11
 CONTENT_TABLES = {
     "raw_records": ["source", "stream", "record_id", "payload_hash", "is_deleted"],
-    "stg_contacts": ["source", "stream", "record_id", "email", "phone", "email_consent"],
+    "person_records": ["source", "stream", "record_id", "email", "phone", "email_consent"],
+    "order_records": ["source", "stream", "record_id", "amount", "currency", "contact_record_id"],
+    "stg_woocommerce__order_lines": ["record_id", "position", "sku", "category", "amount"],
+    "consents": ["source", "stream", "record_id", "channel", "status"],
     "quarantine": ["source", "stream", "record_id", "rule"],
     "customers": ["customer_id", "first_name", "last_name", "email", "phone", "email_consent", "can_email"],
     "customer_sources": ["source", "stream", "record_id", "customer_id"],
@@ -88,27 +91,25 @@ def test_every_generated_record_was_pulled_exactly_once(pipeline):
 
 
 def test_counts_reconcile_per_stream(pipeline):
+    """Every raw record of every stream is in its stg_<source>__<stream> table, in quarantine, or a tombstone."""
     engine = pipeline["engine"]
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("""
-            SELECT r.source, r.stream, COUNT(*) AS raw,
-                   SUM(CASE WHEN r.is_deleted THEN 1 ELSE 0 END) AS tombstones,
-                   SUM(CASE WHEN c.record_id IS NOT NULL OR o.record_id IS NOT NULL THEN 1 ELSE 0 END) AS staged,
-                   SUM(CASE WHEN q.record_id IS NOT NULL THEN 1 ELSE 0 END) AS quarantined
-            FROM raw_records r
-            LEFT JOIN stg_contacts c ON c.source = r.source AND c.stream = r.stream AND c.record_id = r.record_id
-            LEFT JOIN stg_orders o ON o.source = r.source AND o.stream = r.stream AND o.record_id = r.record_id
-            LEFT JOIN (SELECT DISTINCT source, stream, record_id FROM quarantine) q
-                   ON q.source = r.source AND q.stream = r.stream AND q.record_id = r.record_id
-            GROUP BY r.source, r.stream""")).all()
-    assert rows
     mapped = {(source, stream) for source in SOURCES for stream in load_mapping(source).streams}
-    for source, stream, raw, tombstones, staged, quarantined in rows:
-        if (source, stream) not in mapped:  # kept in raw, reported as unmapped (campaign activity, payments)
-            assert staged == quarantined == 0, (source, stream)
-            continue
-        assert raw == staged + quarantined + tombstones, (source, stream, raw, staged, quarantined, tombstones)
-    assert mapped <= {r[:2] for r in rows}
+    with engine.connect() as conn:
+        present = {tuple(r) for r in conn.execute(sa.text("SELECT DISTINCT source, stream FROM raw_records"))}
+        assert mapped == present, "every pulled stream has a mapping (and every mapping a pulled stream)"
+        for source, stream in sorted(mapped):
+            raw, tombstones, staged, quarantined, both = conn.execute(sa.text(f"""
+                SELECT COUNT(*), SUM(CASE WHEN r.is_deleted THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN s.record_id IS NOT NULL THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN q.record_id IS NOT NULL THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN q.record_id IS NOT NULL AND s.record_id IS NOT NULL THEN 1 ELSE 0 END)
+                FROM raw_records r
+                LEFT JOIN stg_{source}__{stream} s ON s.record_id = r.record_id
+                LEFT JOIN (SELECT DISTINCT source, stream, record_id FROM quarantine) q
+                       ON q.source = r.source AND q.stream = r.stream AND q.record_id = r.record_id
+                WHERE r.source = :source AND r.stream = :stream"""), {"source": source, "stream": stream}).one()
+            assert both == 0, (source, stream, "a record is both staged and quarantined")
+            assert raw == staged + quarantined + tombstones, (source, stream, raw, staged, quarantined, tombstones)
     assert _count(engine, "SELECT COUNT(*) FROM quarantine") > 0, "the generator's defects must be quarantined"
 
 
@@ -131,7 +132,7 @@ def test_same_person_sharing_email_or_phone_is_one_customer(pipeline):
     with pipeline["engine"].connect() as conn:
         rows = conn.execute(sa.text("""
             SELECT c.source, c.stream, c.record_id, c.email_match_key, c.phone, c.phone_alt, s.customer_id
-            FROM stg_contacts c JOIN customer_sources s
+            FROM person_records c JOIN customer_sources s
               ON s.source = c.source AND s.stream = c.stream AND s.record_id = c.record_id""")).all()
     by_identifier: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for source, stream, record_id, email_key, phone, phone_alt, customer_id in rows:
@@ -168,7 +169,7 @@ def test_nobody_unsubscribed_anywhere_is_tagged(pipeline):
     assert all(m["status"] == "subscribed" for m in tagged.values())
     with pipeline["engine"].connect() as conn:
         opted_out_customers = {cid for (cid,) in conn.execute(sa.text("""
-            SELECT DISTINCT s.customer_id FROM customer_sources s JOIN stg_contacts c
+            SELECT DISTINCT s.customer_id FROM customer_sources s JOIN person_records c
               ON c.source = s.source AND c.stream = s.stream AND c.record_id = s.record_id
             WHERE c.email_consent IN ('opted_out', 'unsubscribed', 'cleaned', 'archived')"""))}
         state = {mk: cid for mk, cid in conn.execute(sa.text("SELECT member_key, customer_id FROM sync_state"))}
@@ -207,8 +208,7 @@ def test_a_change_at_the_source_flows_through_incrementally(pipeline):
     assert dict(pulled)["customers"] < 10, "an incremental run must not re-read the whole stream"
     run_dag("unify_customers", pipeline["env"])
     with engine.connect() as conn:
-        name = conn.execute(sa.text("SELECT first_name FROM stg_contacts WHERE source = 'woocommerce' "
-                                    "AND stream = 'customers' AND record_id = :r"), {"r": record_id}).scalar()
+        name = conn.execute(sa.text("SELECT first_name FROM stg_woocommerce__customers WHERE record_id = :r"), {"r": record_id}).scalar()
         still = conn.execute(sa.text("SELECT customer_id FROM customer_sources WHERE source = 'woocommerce' "
                                      "AND stream = 'customers' AND record_id = :r"), {"r": record_id}).scalar()
     assert name == "Zinaida"
@@ -247,9 +247,12 @@ def test_summary_renders(pipeline):
         assert heading in text
     section = text.split("Staging reconciliation")[1].split("\n\n")[0].splitlines()[3:]
     rows = [line.split() for line in section if line.strip()]
-    assert any(row[0] == "mailchimp.email_activity" and int(row[5]) > 0 for row in rows), "unmapped streams shown"
+    shown = {row[0] for row in rows}
+    assert shown == {f"{s}.{st}" for s in SOURCES for st in load_mapping(s).streams}, "every stream has a row"
     for name, raw, staged, quarantined, tombstones, unmapped in rows:
         assert int(raw) == int(staged) + int(quarantined) + int(tombstones) + int(unmapped), name
+        assert int(unmapped) == 0 and int(staged) > 0, name
+    assert "Quality gates:" in text and ", 0 failed" in text and "PUBLICATION HELD" not in text
     assert Path(pipeline["env"]["AIRFLOW_HOME"]).exists()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from include import model
+
 metadata = sa.MetaData()
 
 ts = sa.DateTime(timezone=True)
@@ -70,45 +72,45 @@ extract_runs = sa.Table(
     sa.Column("error", sa.Text),
 )
 
-# --- staging: canonical, normalised; rebuilt from raw on every unify run ---
-stg_contacts = sa.Table(
-    "stg_contacts",
-    metadata,
-    sa.Column("source", sa.String(40), primary_key=True),
-    sa.Column("stream", sa.String(60), primary_key=True),
-    sa.Column("record_id", sa.String(80), primary_key=True),
-    sa.Column("first_name", sa.String(200)),
-    sa.Column("last_name", sa.String(200)),
-    sa.Column("company", sa.String(300)),
-    sa.Column("email", sa.String(320)),
-    sa.Column("email_match_key", sa.String(320), index=True),
-    sa.Column("phone", sa.String(20), index=True),
-    sa.Column("phone_alt", sa.String(20), index=True),
-    sa.Column("city", sa.String(200)),
-    sa.Column("country", sa.String(2)),
-    sa.Column("email_consent", sa.String(20), nullable=False),
-    sa.Column("source_updated_at", ts),
+# --- staging: stg_<source>__<stream> tables are derived from the mappings and the canonical model
+# (include/staging.py creates them); they are rebuilt from raw on every unify run. ---
+
+# --- core: every source's staged records in one canonical table per entity, then the unified view ---
+person_records = sa.Table(
+    "person_records", metadata, *model.columns("person"),
+    sa.Index("ix_person_records_email_match_key", "email_match_key"),
+    sa.Index("ix_person_records_phone", "phone"), sa.Index("ix_person_records_phone_alt", "phone_alt"),
+)
+company_records = sa.Table("company_records", metadata, *model.columns("company"))
+order_records = sa.Table(
+    "order_records", metadata, *model.columns("order"),
+    sa.Index("ix_order_records_contact", "source", "contact_stream", "contact_record_id"),
+)
+order_lines = sa.Table("order_lines", metadata, *model.columns("order_line", child=True))
+payments = sa.Table("payments", metadata, *model.columns("payment"))
+email_events = sa.Table(
+    "email_events", metadata, *model.columns("email_event"),
+    sa.Index("ix_email_events_email_match_key", "email_match_key"),
+)
+# Consent facts: explicit ones (an unsubscribe event) and each person record's stated consent.
+consents = sa.Table(
+    "consents", metadata,
+    *[c if c.name != "channel" else sa.Column("channel", sa.String(20), primary_key=True)
+      for c in model.columns("consent")],
+    sa.Index("ix_consents_email_match_key", "email_match_key"),
+)
+identifiers = sa.Table(
+    "identifiers", metadata,
+    sa.Column("source", sa.String(40), primary_key=True), sa.Column("stream", sa.String(60), primary_key=True),
+    sa.Column("record_id", sa.String(200), primary_key=True), sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("value", sa.String(400), primary_key=True), sa.Column("match_key", sa.String(400), index=True),
     sa.Column("run_id", sa.String(120), nullable=False),
 )
-
-stg_orders = sa.Table(
-    "stg_orders",
-    metadata,
-    sa.Column("source", sa.String(40), primary_key=True),
-    sa.Column("stream", sa.String(60), primary_key=True),
-    sa.Column("record_id", sa.String(80), primary_key=True),
-    sa.Column("contact_stream", sa.String(60)),
-    sa.Column("contact_record_id", sa.String(80)),
-    sa.Column("first_name", sa.String(200)),
-    sa.Column("last_name", sa.String(200)),
-    sa.Column("email", sa.String(320)),
-    sa.Column("email_match_key", sa.String(320)),
-    sa.Column("phone", sa.String(20)),
-    sa.Column("status", sa.String(30)),
-    sa.Column("amount", sa.Numeric(14, 2), nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("ordered_at", ts, nullable=False),
-    sa.Column("source_updated_at", ts),
+addresses = sa.Table(
+    "addresses", metadata,
+    sa.Column("source", sa.String(40), primary_key=True), sa.Column("stream", sa.String(60), primary_key=True),
+    sa.Column("record_id", sa.String(200), primary_key=True), sa.Column("kind", sa.String(20), primary_key=True),
+    *[sa.Column(f.name, f.type) for f in model.ENTITIES["person"] if f.name in model.ADDRESS_FIELDS],
     sa.Column("run_id", sa.String(120), nullable=False),
 )
 
@@ -117,13 +119,28 @@ quarantine = sa.Table(
     metadata,
     sa.Column("source", sa.String(40), primary_key=True),
     sa.Column("stream", sa.String(60), primary_key=True),
-    sa.Column("record_id", sa.String(80), primary_key=True),
-    sa.Column("rule", sa.String(80), primary_key=True),
-    sa.Column("column_name", sa.String(60)),
+    sa.Column("record_id", sa.String(200), primary_key=True),
+    sa.Column("rule", sa.String(200), primary_key=True),
+    sa.Column("column_name", sa.String(120)),
     sa.Column("value_masked", sa.String(200)),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("run_id", sa.String(120), nullable=False),
     sa.Column("quarantined_at", ts, nullable=False),
+)
+
+# Table-level quality gates of each staging run: one row per table and check. A failed check holds
+# publication of core customers and marts for that run (include/gates.py).
+quality_gates = sa.Table(
+    "quality_gates",
+    metadata,
+    sa.Column("run_id", sa.String(120), primary_key=True),
+    sa.Column("table_name", sa.String(120), primary_key=True),
+    sa.Column("check_name", sa.String(120), primary_key=True),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("observed", sa.String(200)),
+    sa.Column("expected", sa.String(200)),
+    sa.Column("message", sa.Text),
+    sa.Column("checked_at", ts, nullable=False),
 )
 
 # --- core: the unified customer view ---

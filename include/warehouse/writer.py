@@ -52,3 +52,11 @@ def replace_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, 
     for chunk in _chunks(rows):
         conn.execute(table.insert(), list(chunk))
     return len(rows)
+
+
+def replace_from_select(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
+                        selects: Sequence[sa.Select]) -> None:
+    """Replace the table's rows with the union of selects, inside the database (no rows through Python)."""
+    conn.execute(table.delete())
+    for select in selects:
+        conn.execute(table.insert().from_select(list(columns), select))

@@ -12,7 +12,7 @@ from connectors import open_source
 from include.drift import SchemaDriftError
 from include.extract import extract_stream
 from include.staging import stage_all
-from include.warehouse.schema import raw_records, stg_contacts
+from include.warehouse.schema import person_records, raw_records
 from sandbox import store
 from tests.conftest import connection_for
 
@@ -41,7 +41,7 @@ def test_a_mapped_field_that_stops_arriving_stops_staging_with_a_named_error(san
     extract_stream(source, "customers", warehouse, "run-1")
     stage_all(warehouse, "stage-1")
     with warehouse.connect() as conn:
-        staged_before = conn.execute(sa.select(sa.func.count()).select_from(stg_contacts)).scalar()
+        staged_before = conn.execute(sa.select(sa.func.count()).select_from(person_records)).scalar()
     # The shop's new plugin stops sending billing phones, for every customer.
     conn = store.connect(sandbox_copy["dir"], "woocommerce")
     conn.execute("UPDATE objects SET body = json_remove(body, '$.billing.phone') WHERE kind = 'customers'")
@@ -52,5 +52,5 @@ def test_a_mapped_field_that_stops_arriving_stops_staging_with_a_named_error(san
                                                r".*streams\.customers\.fields\.phone"):
         stage_all(warehouse, "stage-2")
     with warehouse.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(stg_contacts)).scalar() == staged_before, \
+        assert conn.execute(sa.select(sa.func.count()).select_from(person_records)).scalar() == staged_before, \
             "the previous staging stays in place"
