@@ -37,7 +37,7 @@ TRANSFORMS = {
     "integer": "whole number",
     "number": "decimal number",
     "boolean": "true/false, 1/0, yes/no",
-    "currency": "ISO 4217 code: three letters upper-cased, else the `currencies` value map (symbols, local names)",
+    "currency": "ISO 4217 code: three letters upper-cased, the sign of an amount ('1 234 ₽'), else the `currencies` value map",
     "country": "ISO 3166 alpha-2 code through the `countries` value map",
     "lookup": "value map named by `map`; unknown values quarantine the row, or only warn with `on_unknown: warn`",
     "id_ref": "a reference to another record's id; empty and '0' mean no reference",
@@ -261,6 +261,10 @@ def _convert(rule: FieldRule, raw: Any, mapping: SourceMapping, problems: list[M
         code = normalise.clean_text(raw)
         if code is not None and len(code) == 3 and code.isascii() and code.isalpha():
             return code.upper()  # an ISO 4217 code; whether Seam can convert it is a quality rule
+        if code is not None and any(ch.isdigit() for ch in code):  # an amount with its sign: "1 234 ₽"
+            parsed = normalise.money_with_currency(code)
+            if parsed is not None and parsed[1] is not None:
+                return parsed[1]
         return _lookup(rule, raw, "currencies", mapping, problems)
     if t == "country":
         return _lookup(rule, raw, "countries", mapping, problems)

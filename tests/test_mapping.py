@@ -152,3 +152,19 @@ def test_mapping_typo_names_file_line_and_key(tmp_path, monkeypatch, old, new, m
     finally:
         m.load_mapping.cache_clear()
         m.shared_value_maps.cache_clear()
+
+
+@pytest.mark.parametrize("raw, code", [("rub", "RUB"), ("₽", "RUB"), ("1 234,56 ₽", "RUB"), ("$12.50", "USD"),
+                                       ("руб.", "RUB")])
+def test_currency_from_codes_signs_and_amounts(raw, code):
+    order = {"id": 1, "total": "10", "currency": raw, "status": "completed", "date_created_gmt": "2025-01-01T00:00:00"}
+    row, problems, _ = map_record(load_mapping("woocommerce"), "orders", order)
+    assert row["currency"] == code and problems == []
+
+
+def test_unknown_currency_word_quarantines_with_the_value_map_named():
+    order = {"id": 1, "total": "10", "currency": "doubloons", "status": "completed",
+             "date_created_gmt": "2025-01-01T00:00:00"}
+    _row, problems, _ = map_record(load_mapping("woocommerce"), "orders", order)
+    assert [(p.rule, p.column, p.warning) for p in problems] == [("unknown_value", "currency", False)]
+    assert "not in value map currencies" in problems[0].reason

@@ -165,3 +165,21 @@ def test_the_same_email_on_every_record_fails_the_distinctness_gate(engine):
                                                    for i in range(1, 31)})
     verdict = stage_all(engine, "run-1")["gates"]
     assert any("email_match_key values are distinct" in line for line in verdict["failed"])
+
+
+def test_a_crm_contact_is_linked_to_its_company(engine):
+    seed(engine)
+    write_raw(engine, "legacy_crm", "contacts", {"c1": {
+        "id": "c1", "first_name": "Пётр", "last_name": "Иванов", "account_id": "a1", "account_name": "ООО «Ромашка»",
+        "emails": [{"email_address": "petr@romashka.ru", "opt_out": 1}], "email_opt_out": 1,
+        "phone_mobile": "+7 912 000-11-22", "date_modified": "2026-01-01 00:00:00", "birthdate": "1980-02-29"}})
+    stage_all(engine, "run-1")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT p.company, c.name, c.name_key, p.date_of_birth, p.email_consent FROM person_records p "
+            "JOIN company_records c ON c.source = p.source AND c.record_id = p.company_record_id "
+            "WHERE p.record_id = 'c1'")).one()
+        opt_out = conn.execute(sa.text("SELECT status, explicit FROM consents WHERE record_id = 'c1'")).one()
+    assert row.company == row.name == "ООО «Ромашка»" and row.name_key == "romashka"
+    assert str(row.date_of_birth) == "1980-02-29" and row.email_consent == "opted_out"
+    assert opt_out.status == "opted_out" and opt_out.explicit

@@ -86,7 +86,7 @@ ORDER BY r.bean_id, r.primary_address DESC, e.email_address
 """, expanding=["ids"])
 
 CONTACT_ACCOUNTS_SQL = _sql("""
-SELECT ac.contact_id, a.name
+SELECT ac.contact_id, a.id, a.name
 FROM accounts_contacts ac JOIN accounts a ON a.id = ac.account_id
 WHERE ac.deleted = 0 AND a.deleted = 0 AND ac.contact_id IN :ids
 ORDER BY ac.contact_id, a.name
@@ -314,15 +314,15 @@ class LegacyCrm:
                 emails.setdefault(bean_id, []).append(
                     {"email_address": address, "opt_out": int(opt_out or 0),
                      "invalid_email": int(invalid or 0), "primary": int(primary or 0)})
-        accounts: dict[str, str] = {}
-        for contact_id, name in conn.execute(CONTACT_ACCOUNTS_SQL, {"ids": ids}):
-            accounts.setdefault(contact_id, name)
+        accounts: dict[str, tuple[str, str]] = {}
+        for contact_id, account_id, name in conn.execute(CONTACT_ACCOUNTS_SQL, {"ids": ids}):
+            accounts.setdefault(contact_id, (account_id, name))
         page = _documents(rows)
         for row, doc in zip(rows, page, strict=True):
             doc["date_modified_effective"] = _jsonable(_latest(row["date_modified"], *modified.get(row["id"], ())))
             doc["emails"] = emails.get(row["id"], [])
             doc["email_opt_out"] = int(any(e["opt_out"] for e in doc["emails"]))
-            doc["account_name"] = accounts.get(row["id"])
+            doc["account_id"], doc["account_name"] = accounts.get(row["id"], (None, None))
         return page
 
     # accounts
