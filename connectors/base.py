@@ -283,7 +283,7 @@ class HttpSource:
     def record_id(self, stream: Stream, record: dict[str, Any]) -> str:
         if stream.primary_key is None:
             text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
-            return hashlib.sha1(text.encode()).hexdigest()
+            return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
         keys = (stream.primary_key,) if isinstance(stream.primary_key, str) else stream.primary_key
         values = [get_path(record, key) for key in keys]
         if any(value in (None, "") for value in values):

@@ -6,6 +6,7 @@ Retry-After. Error messages name the system and status but never credentials or 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from tenacity import (
@@ -111,11 +113,29 @@ class Throttle:
                 self.slots.release()
 
 
+class InvalidBody(SourceError):
+    """A body that is not what the API's contract promises (JSON in UTF-8); retrying will not help."""
+
+
 def response_json(response: requests.Response) -> Any:
-    """The decoded body, decoded once: records, paginators and error hooks all read it."""
+    """The decoded body, decoded once: records, paginators and error hooks all read it.
+
+    JSON is UTF-8 (RFC 8259). Invalid bytes are an error naming the offset, not U+FFFD guessed
+    into a customer's name (which is what requests' lenient decoding would do).
+    """
     cached = getattr(response, "_seam_json", None)
     if cached is None:
-        cached = response._seam_json = response.json()
+        host = urlsplit(response.url or "").netloc or "source"
+        try:
+            text = response.content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidBody(host, response.status_code, f"{urlsplit(response.url).path}: response is not valid "
+                              f"UTF-8 at byte {exc.start}") from exc
+        try:
+            cached = response._seam_json = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidBody(host, response.status_code, f"{urlsplit(response.url).path}: response is not "
+                              f"valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
     return cached
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from connectors.http import DeleteFeedGap
+from connectors.http import DeleteFeedGap, SourceError
 from include.drift import FieldCounter, record_drift
 from include.normalise import utc_datetime
 from include.warehouse import upsert_rows
@@ -75,6 +75,20 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
+MAX_RECORD_ID = 200  # raw_records.record_id
+
+
+def serialise(record: Any) -> str:
+    """The record as stored in raw: JSON text with non-ASCII kept. A lone surrogate (legal in JSON, not
+    in UTF-8 or in a database's text) makes the whole record use ASCII escapes instead."""
+    text = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record, ensure_ascii=True, sort_keys=True, default=str)
+    return text
+
+
 def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str,
                    lookback: timedelta = DEFAULT_LOOKBACK, full_refresh: bool = False) -> dict[str, Any]:
     stream = source.stream(stream_name)
@@ -104,7 +118,10 @@ def extract_stream(source: Any, stream_name: str, engine: sa.Engine, run_id: str
                 record_cursor = source.record_cursor(stream, record)
                 if record_cursor and (newest is None or record_cursor > newest):
                     newest = record_cursor
-                payload = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str)
+                if len(record_id) > MAX_RECORD_ID:
+                    raise SourceError(source.name, None, f"{stream_name}: record id longer than {MAX_RECORD_ID} "
+                                      f"characters ({record_id[:40]!r}…): not a key this warehouse can hold")
+                payload = serialise(record)
                 rows.append({
                     "source": source.name, "stream": stream_name, "record_id": record_id,
                     "payload": payload, "payload_hash": hashlib.sha1(payload.encode()).hexdigest(),

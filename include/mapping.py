@@ -10,6 +10,7 @@ data moves.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -221,7 +222,7 @@ def _convert(rule: FieldRule, raw: Any, mapping: SourceMapping, problems: list[M
     t = rule.transform
     if t in ("text", "upper", "lower", "id_ref", "name", "email", "phone", "split_name", "domain") and \
             isinstance(raw, dict | list):
-        raise ValueError(f"expected a scalar, found a JSON {type(raw).__name__}")
+        raise ValueError(f"expected a scalar, found a JSON {json_type(raw)}")
     if t == "text":
         return normalise.clean_text(raw)
     if t in ("upper", "lower"):
@@ -252,7 +253,8 @@ def _convert(rule: FieldRule, raw: Any, mapping: SourceMapping, problems: list[M
         parsed = normalise.money_with_currency(raw)
         return None if parsed is None else parsed[0]
     if t == "number":
-        return normalise.money(raw) if not isinstance(raw, bool) else _bad(raw, "a number")
+        number = None if isinstance(raw, bool) else normalise.money(raw)
+        return number if number is not None or normalise.clean_text(raw) is None else _bad(raw, "a number")
     if t == "integer":
         return normalise.integer(raw)
     if t == "boolean":
@@ -271,6 +273,15 @@ def _convert(rule: FieldRule, raw: Any, mapping: SourceMapping, problems: list[M
     return _lookup(rule, raw, rule.value_map or "", mapping, problems)
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def json_type(value: Any) -> str:
+    """A value's type in JSON's words (a reason is read by people who know the API, not Python)."""
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
 def _bad(raw: Any, what: str) -> Any:
     raise ValueError(f"{str(raw)[:40]!r} is not {what}")
 
@@ -281,7 +292,10 @@ def _apply(rule: FieldRule, raw: Any, mapping: SourceMapping, problems: list[Map
     try:
         return _convert(rule, raw, mapping, problems)
     except (ValueError, TypeError, ArithmeticError) as exc:
-        problems.append(MappingProblem(f"unparseable_{rule.transform}", rule.name, raw, f"{rule.name}: {exc}"))
+        message = str(exc)
+        if rule.name in model.PERSONAL_COLUMNS:  # the masked value is in quarantine; reasons travel further
+            message = _QUOTED.sub("(value)", message)
+        problems.append(MappingProblem(f"unparseable_{rule.transform}", rule.name, raw, f"{rule.name}: {message}"))
         return None
 
 
@@ -296,6 +310,8 @@ def _map_fields(rules: tuple[FieldRule, ...], entity: str, node: dict[str, Any],
         row[rule.name] = _apply(rule, raw, mapping, problems)
         for p in problems[start:]:
             p.column = prefix + (p.column or "")
+            if prefix and not p.reason.startswith(prefix):
+                p.reason = prefix + p.reason
     fields = model.fields_of(entity)
     for name, value in row.items():
         problem = _out_of_bounds(fields[name], value)
@@ -340,8 +356,8 @@ def map_record(mapping: SourceMapping, stream: str, payload: Any
     """Canonical row for one raw record, the problems found while mapping it, and its child rows."""
     problems: list[MappingProblem] = []
     if not isinstance(payload, dict):
-        problems.append(MappingProblem("not_an_object", None, type(payload).__name__,
-                                       f"payload is a JSON {type(payload).__name__}, not an object"))
+        problems.append(MappingProblem("not_an_object", None, json_type(payload),
+                                       f"payload is a JSON {json_type(payload)}, not an object"))
         return {}, problems, {}
     spec = mapping.streams[stream]
     row = _map_fields(spec.fields, spec.entity, payload, mapping, problems)
@@ -351,14 +367,14 @@ def map_record(mapping: SourceMapping, stream: str, payload: Any
         if items is None:
             items = []
         if not isinstance(items, list):
-            problems.append(MappingProblem("not_a_list", child.each, type(items).__name__,
+            problems.append(MappingProblem("not_a_list", child.each, json_type(items),
                                            f"{child.each}: expected a list of {child.entity} items"))
             continue
         rows = []
         for position, item in enumerate(items):
             prefix = f"{child.each}[{position}]."
             if not isinstance(item, dict):
-                problems.append(MappingProblem("not_an_object", prefix.rstrip("."), type(item).__name__,
+                problems.append(MappingProblem("not_an_object", prefix.rstrip("."), json_type(item),
                                                f"{prefix.rstrip('.')}: not an object"))
                 continue
             if any(get_path(item, path) != wanted for path, wanted in child.where):

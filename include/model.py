@@ -74,6 +74,10 @@ ENTITIES: dict[str, tuple[Field, ...]] = {
         Field("paid_at", TS, required=True), _text("applied_to", 400), _text("method", 40),
         Field("source_updated_at", TS),
     ),
+    "campaign": (
+        _text("name", 300, required=True), _text("subject", 300), Field("channel", sa.String(20), required=True),
+        Field("sent_at", TS), Field("recipients", sa.Integer), Field("source_updated_at", TS),
+    ),
     "email_event": (
         _text("campaign_id", 60, required=True), *_CUSTOMER_REF, _text("email", 320, personal=True),
         _text("email_match_key", 320, derived=True), Field("action", sa.String(20), required=True),
@@ -94,6 +98,7 @@ ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("order", "kind"): ORDER_KINDS,
     ("email_event", "action"): EMAIL_EVENT_ACTIONS,
     ("consent", "channel"): ("email", "sms", "phone", "post"),
+    ("campaign", "channel"): ("email", "sms", "phone", "post"),
 }
 
 ADDRESS_FIELDS = tuple(f.name for f in _ADDRESS)

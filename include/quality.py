@@ -41,10 +41,12 @@ def mask(column: str | None, value: Any) -> str | None:
     """Enough of a personal value to recognise it, not enough to leak it."""
     if value is None:
         return None
+    if column in PERSONAL and isinstance(value, dict | list):  # a structure may hold several addresses
+        return f"<JSON {'object' if isinstance(value, dict) else 'array'}, masked>"
     text = str(value)[:200]
     if column not in PERSONAL:
         return text[:100]
-    if "@" in text:
+    if text.count("@") == 1:
         local, _, domain = text.partition("@")
         return f"{local[:2]}***@{domain[:60]}"
     return f"***{text[-2:]}" if len(text) > 4 else "***"
@@ -93,6 +95,7 @@ def row_expectations(entity: str, now: datetime) -> list[tuple[Any, str]]:
                      "currency is not one of mappings/currencies.yaml"),
                     not_future("paid_at", "payment date"), reference],
         "email_event": [email(), not_future("occurred_at", "event time")],
+        "campaign": [not_future("sent_at", "send time")],
         "consent": [email(), not_future("recorded_at", "consent time")],
     }
     return suites[entity]

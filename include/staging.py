@@ -27,6 +27,7 @@ from include.quality import mask
 from include.warehouse import replace_rows
 from include.warehouse.schema import (
     addresses,
+    campaigns,
     company_records,
     consents,
     email_events,
@@ -41,7 +42,8 @@ from include.warehouse.schema import (
 from include.warehouse.writer import replace_from_select
 
 CORE = {"person": person_records, "company": company_records, "order": order_records,
-        "order_line": order_lines, "payment": payments, "email_event": email_events, "consent": consents}
+        "order_line": order_lines, "payment": payments, "email_event": email_events, "consent": consents,
+        "campaign": campaigns}
 COUNTS = ("raw", "staged", "quarantined", "tombstones", "unmapped")
 STAGING = sa.MetaData()  # staging tables are derived from the mappings, not migrated
 

@@ -88,6 +88,7 @@ order_records = sa.Table(
 )
 order_lines = sa.Table("order_lines", metadata, *model.columns("order_line", child=True))
 payments = sa.Table("payments", metadata, *model.columns("payment"))
+campaigns = sa.Table("campaigns", metadata, *model.columns("campaign"))
 email_events = sa.Table(
     "email_events", metadata, *model.columns("email_event"),
     sa.Index("ix_email_events_email_match_key", "email_match_key"),

@@ -34,6 +34,19 @@ def upgrade() -> None:
     sa.Column('run_id', sa.String(length=120), nullable=False),
     sa.PrimaryKeyConstraint('source', 'stream', 'record_id', 'kind')
     )
+    op.create_table('campaigns',
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('stream', sa.String(length=60), nullable=False),
+    sa.Column('record_id', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=True),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('recipients', sa.Integer(), nullable=True),
+    sa.Column('source_updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('run_id', sa.String(length=120), nullable=False),
+    sa.PrimaryKeyConstraint('source', 'stream', 'record_id')
+    )
     op.create_table('company_records',
     sa.Column('source', sa.String(length=40), nullable=False),
     sa.Column('stream', sa.String(length=60), nullable=False),
@@ -262,6 +275,7 @@ def downgrade() -> None:
 
     op.drop_table('consents')
     op.drop_table('company_records')
+    op.drop_table('campaigns')
     op.drop_table('addresses')
     op.create_table('stg_contacts',
     sa.Column('source', sa.String(length=40), nullable=False),
