@@ -183,3 +183,12 @@ def test_a_crm_contact_is_linked_to_its_company(engine):
     assert row.company == row.name == "ООО «Ромашка»" and row.name_key == "romashka"
     assert str(row.date_of_birth) == "1980-02-29" and row.email_consent == "opted_out"
     assert opt_out.status == "opted_out" and opt_out.explicit
+
+
+def test_a_stream_whose_rows_all_vanish_fails_its_row_count_gate(engine):
+    seed(engine)
+    assert stage_all(engine, "run-1")["gates"]["failed"] == []
+    write_raw(engine, "woocommerce", "customers", {i: {"garbage": True} for i in range(1, 31)}, run_id="r2")
+    verdict = stage_all(engine, "run-2")["gates"]
+    assert any(line.startswith("stg_woocommerce__customers: row count") and "observed 0" in line
+               for line in verdict["failed"]), verdict
