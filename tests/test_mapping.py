@@ -102,7 +102,7 @@ def test_values_that_cannot_be_stored_are_problems(field, value, rule):
 
 def test_payload_that_is_not_an_object_is_a_problem():
     _row, problems, _ = map_record(load_mapping("mailchimp"), "members", ["not", "an", "object"])
-    assert problems[0].rule == "not_an_object" and "list" in problems[0].reason
+    assert problems[0].rule == "not_an_object" and "JSON array" in problems[0].reason
 
 
 def test_schema_knows_every_transform_and_canonical_field():
