@@ -6,6 +6,9 @@ python -m bench pipeline [--people N] [--seed S] [--out bench/results/pipeline.j
     warehouse; prints records per second and peak memory (RSS) per stage.
 python -m bench connectors [--sizes 100000,1000000] [--systems ...]
     Records/s and peak RSS per connector against a plain loop (bench/connectors.py).
+python -m bench staging [--rows 100000,1000000] [--sql] [--profile]
+    Mapping + normalisation + validation throughput of stage_all, and Great Expectations against
+    the same checks in plain pandas (bench/staging.py).
 python -m bench [--people N ...]
     The pipeline benchmark, as before the subcommands existed.
 """
@@ -32,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.connectors import main as connectors_main
 
         return connectors_main(argv[1:])
+    if argv[:1] == ["staging"]:
+        from bench.staging import main as staging_main
+
+        return staging_main(argv[1:])
     if argv[:1] == ["pipeline"]:
         argv = argv[1:]
     return pipeline(argv)
