@@ -96,7 +96,7 @@ def check(engine: sa.Engine, targets: list[GateTarget], run_id: str, now: dateti
     """Run every table's gates, record them in quality_gates, and return the failures."""
     import great_expectations as gx
 
-    from include.quality import gx_context
+    from include.quality import gx_batch
 
     config = _config()
     rows: list[dict[str, Any]] = []
@@ -111,13 +111,10 @@ def check(engine: sa.Engine, targets: list[GateTarget], run_id: str, now: dateti
             count = len(df)
             results = {}
             if exps and count:
-                context = gx_context()
                 name = f"gates_{target.table.name}"
-                batch = context.data_sources.add_or_update_pandas(name).add_dataframe_asset(target.table.name) \
-                    .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df})
+                batch = gx_batch(name, df)
                 suite = gx.ExpectationSuite(name=name, expectations=[exp for exp, *_ in exps])
                 outcome = batch.validate(suite)
-                context.data_sources.delete(name)
                 results = {res.expectation_config.type + str(res.expectation_config.kwargs.get("column")): res
                            for res in outcome.results}
             for exp, check_name, expected, message in exps:

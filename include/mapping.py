@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -173,10 +173,15 @@ def load_mapping(source: str) -> SourceMapping:
                          timezone=doc.get("timezone", "UTC"), streams=streams, value_maps=maps)
 
 
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def get_path(record: Any, path: str) -> Any:
     """Follow a dotted path through dicts and lists (numeric parts index lists, `*` maps over one)."""
     node = record
-    parts = path.split(".")
+    parts = _parts(path)
     for i, part in enumerate(parts):
         if part == "*":  # every element of a list: the rest of the path is followed in each
             if not isinstance(node, list):
@@ -333,18 +338,28 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+@cache
+def _limits(spec: model.Field) -> tuple[int | None, Decimal | None, bool]:
+    """(max string length, numeric magnitude limit, 32-bit integer) of a canonical column."""
+    kind = spec.type
+    numeric = Decimal(10) ** (kind.precision - kind.scale) if isinstance(kind, sa.Numeric) else None
+    return getattr(kind, "length", None), numeric, isinstance(kind, sa.Integer)
+
+
 def _out_of_bounds(spec: model.Field, value: Any) -> str | None:
     """Why a converted value cannot be stored in its canonical column (length, digits, plausible dates)."""
-    if value is None:
+    if value is None or isinstance(value, bool):
         return None
-    kind = spec.type
-    if isinstance(value, str) and getattr(kind, "length", None) and len(value) > kind.length:
-        return f"{len(value)} characters, longer than the {kind.length} the column holds"
-    if isinstance(kind, sa.Numeric) and isinstance(value, Decimal | int | float):
-        limit = Decimal(10) ** (kind.precision - kind.scale)
-        if not Decimal(str(value)).is_finite() or abs(Decimal(str(value))) >= limit:
-            return f"{value} does not fit {kind.precision} digits with {kind.scale} decimals"
-    if isinstance(kind, sa.Integer) and isinstance(value, int) and not -2**31 <= value < 2**31:
+    length, numeric, int32 = _limits(spec)
+    if isinstance(value, str):
+        return f"{len(value)} characters, longer than the {length} the column holds" \
+            if length and len(value) > length else None
+    if numeric is not None and isinstance(value, Decimal | int | float):
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        if not amount.is_finite() or abs(amount) >= numeric:
+            return f"{value} does not fit {spec.type.precision} digits with {spec.type.scale} decimals"
+        return None
+    if int32 and isinstance(value, int) and not -2**31 <= value < 2**31:
         return f"{value} does not fit a 32-bit integer"
     if isinstance(value, datetime) and not EARLIEST <= value < LATEST:
         return f"{value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}"

@@ -120,22 +120,35 @@ def gx_context():
     return context
 
 
+_BATCH_DEFINITIONS: dict[str, Any] = {}
+
+
+def gx_batch(asset_name: str, df: pd.DataFrame) -> Any:
+    """A GX batch over df. One pandas datasource and one asset per table for the process: registering
+    and deleting them per call rewrote the context's config each time (a fixed cost per frame)."""
+    definition = _BATCH_DEFINITIONS.get(asset_name)
+    if definition is None:
+        context = gx_context()
+        try:
+            source = context.data_sources.get("seam_frames")
+        except (KeyError, ValueError):
+            source = context.data_sources.add_pandas("seam_frames")
+        definition = source.add_dataframe_asset(asset_name).add_batch_definition_whole_dataframe("all")
+        _BATCH_DEFINITIONS[asset_name] = definition
+    return definition.get_batch(batch_parameters={"dataframe": df})
+
+
 def validate(df: pd.DataFrame, suite_name: str, expectations: list[tuple[Any, str]]) -> list[Failure]:
     """Run one suite over df (which has a unique `row_key` column); return the failing rows."""
     if df.empty:
         return []
     import great_expectations as gx
 
-    context = gx_context()
-    name = f"{suite_name}_{id(df)}"
-    source = context.data_sources.add_or_update_pandas(name)
-    batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": df})
+    batch = gx_batch(suite_name, df)
     suite = gx.ExpectationSuite(name=suite_name, expectations=[exp for exp, _ in expectations])
     reasons = {exp.expectation_type + ":" + exp.column: reason for exp, reason in expectations}
     result = batch.validate(suite, result_format={"result_format": "COMPLETE",
                                                    "unexpected_index_column_names": [KEY, PARENT]})
-    context.data_sources.delete(name)
     failures = []
     for res in result.results:
         config = res.expectation_config

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,12 +40,13 @@ from include.warehouse.schema import (
     quarantine,
     raw_records,
 )
-from include.warehouse.writer import replace_from_select
+from include.warehouse.writer import append_rows, replace_from_select
 
 CORE = {"person": person_records, "company": company_records, "order": order_records,
         "order_line": order_lines, "payment": payments, "email_event": email_events, "consent": consents,
         "campaign": campaigns}
 COUNTS = ("raw", "staged", "quarantined", "tombstones", "unmapped")
+CHUNK = 50_000  # raw rows mapped, validated and written at a time: memory stays flat at any size
 STAGING = sa.MetaData()  # staging tables are derived from the mappings, not migrated
 
 
@@ -92,15 +94,24 @@ def _reject(base: dict[str, Any], rule: str, column: str | None, value: Any, rea
             "value_masked": mask(plain_column, value), "reason": reason, "quarantined_at": now}
 
 
-def _map_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMapping, run_id: str,
-                now: datetime, warnings: Counter) -> StagedStream:
-    source, stream = mapping.source, spec.stream
-    out = StagedStream(source, stream, spec.entity, staging_table(source, stream, spec.entity))
-    for child in spec.children:
-        out.children[child.name] = (staging_table(source, child.name, child.entity, child=True), child.entity, [])
-    query = sa.select(raw_records.c.record_id, raw_records.c.payload, raw_records.c.is_deleted).where(
-        raw_records.c.source == source, raw_records.c.stream == stream)
-    for record_id, payload, is_deleted in conn.execute(query).yield_per(5000):
+def _raw_chunks(conn: sa.Connection, source: str, stream: str, size: int) -> Iterator[list[sa.Row]]:
+    """A stream's raw rows in key order, `size` at a time: each chunk one range scan of the primary key,
+    fully fetched, so memory stays flat and writes may go on between chunks on the same connection."""
+    r = raw_records.c
+    after = ""
+    while True:
+        rows = conn.execute(sa.select(r.record_id, r.payload, r.is_deleted).where(
+            r.source == source, r.stream == stream, r.record_id > after).order_by(r.record_id).limit(size)).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def _map_rows(out: StagedStream, mapping: SourceMapping, raw_rows: list[sa.Row], run_id: str, now: datetime,
+              warnings: Counter) -> None:
+    source, stream = out.source, out.stream
+    for record_id, payload, is_deleted in raw_rows:
         out.counts["raw"] += 1
         if is_deleted:
             out.counts["tombstones"] += 1
@@ -130,7 +141,29 @@ def _map_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMapping
         out.rows.append({**base, **row})
         for name, items in children.items():
             out.children[name][2].extend({**base, **item} for item in items)
-    return out
+
+
+def _stage_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMapping, run_id: str, now: datetime,
+                  warnings: Counter, refs: dict) -> StagedStream:
+    """Map, validate and write one stream chunk by chunk; returns its counts and quarantine rows."""
+    source, stream = mapping.source, spec.stream
+    total = StagedStream(source, stream, spec.entity, staging_table(source, stream, spec.entity))
+    for child in spec.children:
+        total.children[child.name] = (staging_table(source, child.name, child.entity, child=True), child.entity, [])
+    for table in (total.table, *(t for t, _e, _r in total.children.values())):
+        ensure_table(conn, table)
+        conn.execute(table.delete())
+    for raw_rows in _raw_chunks(conn, source, stream, CHUNK):
+        part = StagedStream(source, stream, spec.entity, total.table,
+                            children={name: (t, e, []) for name, (t, e, _r) in total.children.items()})
+        _map_rows(part, mapping, raw_rows, run_id, now, warnings)
+        _validate(conn, part, refs, now)
+        append_rows(conn, part.table, part.rows)
+        for table, _entity, rows in part.children.values():
+            append_rows(conn, table, rows)
+        total.counts.update(part.counts)
+        total.rejected += part.rejected
+    return total
 
 
 def _known_refs(conn: sa.Connection, source: str, stream: str, cache: dict) -> set[str]:
@@ -251,14 +284,9 @@ def stage_all(engine: sa.Engine, run_id: str) -> dict[str, Any]:
                 counts[(source, stream)] = Counter(raw=raw, tombstones=deleted or 0, unmapped=raw - (deleted or 0))
         for source, mapping in mappings.items():
             for spec in mapping.streams.values():
-                staged = _map_stream(conn, mapping, spec, run_id, now, warnings)
-                _validate(conn, staged, refs, now)
-                ensure_table(conn, staged.table)
-                replace_rows(conn, staged.table, staged.rows)
+                staged = _stage_stream(conn, mapping, spec, run_id, now, warnings, refs)
                 tables.setdefault(staged.entity, []).append(staged.table)
-                for table, entity, rows in staged.children.values():
-                    ensure_table(conn, table)
-                    replace_rows(conn, table, rows)
+                for table, entity, _rows in staged.children.values():
                     tables.setdefault(entity, []).append(table)
                 rejected += staged.rejected
                 if staged.counts["raw"]:

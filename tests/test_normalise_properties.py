@@ -207,3 +207,14 @@ def test_date_of_birth_reads_both_formats(day):
 @pytest.mark.parametrize("fn", [normalise.clean_text, normalise.name_case, normalise.translit_key])
 def test_none_in_none_out(fn):
     assert fn(None) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(local=st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,70}", fullmatch=True),
+       domain=st.sampled_from(["example.com", "Mail.RU", "yandex.ru", "gmail.com", "пример.рф", "xn--e1afmkfd.xn--p1ai",
+                               "localhost", "a..b.com", "x.invalid", "1.2.3.4", "sub.domain.co.uk", "-bad-.com"]))
+def test_email_fast_path_agrees_with_email_validator(local, domain):
+    from include.normalise import _email_slow, clean_text
+
+    text = clean_text(f"{local}@{domain}")
+    assert normalise.email(text) == _email_slow(text)

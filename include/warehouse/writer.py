@@ -54,6 +54,13 @@ def replace_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, 
     return len(rows)
 
 
+def append_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert rows (a table being rebuilt in the caller's transaction, chunk by chunk)."""
+    for chunk in _chunks(rows):
+        conn.execute(table.insert(), list(chunk))
+    return len(rows)
+
+
 def replace_from_select(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
                         selects: Sequence[sa.Select]) -> None:
     """Replace the table's rows with the union of selects, inside the database (no rows through Python)."""
