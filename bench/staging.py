@@ -10,7 +10,8 @@ rows in the template's stream mix (people, orders with lines, e-mail events, con
 Measurement: each size runs `stage_all` in a fresh child process (peak RSS = VmHWM of that process).
 The child wraps, without editing include/, the functions stage_all calls with timers:
 
-  read + JSON       _map_stream minus map_record: the raw SELECT, json.loads, building row dicts
+  JSON + row dicts  _map_rows minus map_record: json.loads, building row dicts (the chunked raw
+                    SELECTs themselves fall under "other")
   map + normalise   include.mapping.map_record (paths, transforms, normalisers, match keys)
   frames            include.staging._frame: DataFrames and derived columns
   refs + filter     the rest of _validate: reference sets, dropping quarantined rows
@@ -355,12 +356,12 @@ def measure_here(db: Path, compare: bool, sql: bool, profile: Path | None) -> di
 
         setattr(module, attr, wrapper)
 
-    timed(staging, "_map_stream", "map_stream")
+    timed(staging, "_map_rows", "map_stream")
     timed(staging, "map_record", "map_record")
     timed(staging, "_validate", "validate_all")
     timed(staging, "ensure_table", "staging writes")
-    timed(staging, "replace_rows", lambda conn, table, *a: "quarantine write" if table.name == "quarantine"
-          else "staging writes")
+    timed(staging, "append_rows", "staging writes")
+    timed(staging, "replace_rows", "quarantine write")
     timed(staging, "_publish_core", "core publication")
     timed(gates, "check", "table gates")
     timed(staging, "check_mapped_fields", "drift check")
@@ -425,7 +426,7 @@ def measure_here(db: Path, compare: bool, sql: bool, profile: Path | None) -> di
     totals = {k: sum(r[k] for r in recon) for k in staging.COUNTS}
     mapped = seconds["map_record"]
     breakdown = {
-        "read + JSON": seconds["map_stream"] - mapped,
+        "JSON + row dicts": seconds["map_stream"] - mapped,
         "map + normalise": mapped,
         "frames": seconds["frames"],
         "refs + filter": seconds["validate_all"] - seconds["gx"] - seconds["gx suites"] - seconds["frames"]
