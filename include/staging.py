@@ -245,6 +245,9 @@ def _publish_core(conn: sa.Connection, tables: dict[str, list[sa.Table]], run_id
         .where(p.phone.is_not(None)),
         sa.select(p.source, p.stream, p.record_id, sa.literal("phone"), p.phone_alt, p.phone_alt, p.run_id)
         .where(p.phone_alt.is_not(None), sa.or_(p.phone.is_(None), p.phone_alt != p.phone)),
+        # The record's own id in its system: what a cross-reference from another system would name.
+        sa.select(p.source, p.stream, p.record_id, sa.literal("source_id"), p.record_id,
+                  p.source + sa.literal(":") + p.stream + sa.literal(":") + p.record_id, p.run_id),
     ])
     address = list(model.ADDRESS_FIELDS)
     has_address = sa.or_(*[p[c].is_not(None) for c in address])

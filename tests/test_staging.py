@@ -82,6 +82,8 @@ def test_each_stream_lands_in_its_own_staging_table_and_the_core_tables(engine):
     assert count(engine, "SELECT country FROM person_records WHERE record_id = '1'") == "RU"
     assert count(engine, "SELECT domain FROM company_records WHERE record_id = 'a1'") == "romashka.ru"
     assert count(engine, "SELECT COUNT(*) FROM identifiers WHERE kind = 'email'") == 31
+    assert count(engine, "SELECT match_key FROM identifiers WHERE kind = 'source_id' AND record_id = '7'") == \
+        "woocommerce:customers:7"
     assert count(engine, "SELECT COUNT(*) FROM addresses WHERE kind = 'primary'") == 30
     assert count(engine, "SELECT COUNT(*) FROM addresses WHERE kind = 'billing'") == 1
     with engine.connect() as conn:
