@@ -82,6 +82,11 @@ class QuickBooks(HttpSource):
                                                  "deletions beyond it would be missed")
         return [str(o["Id"]) for o in objects if str(o.get("status", "")).lower() == "deleted"]
 
+    def is_deleted(self, stream: Stream, record: dict[str, Any]) -> bool:
+        """QuickBooks "deletes" a customer by making it inactive (Active=false): it stays queryable and
+        in CDC as changed, not Deleted. Seam keeps it in raw as a tombstone, like a deletion."""
+        return stream.name == "customers" and record.get("Active") is False
+
     def cursor_params(self, stream: Stream, since: datetime) -> dict[str, Any]:
         return {"_since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 

@@ -1,5 +1,6 @@
 """QuickBooks deletes: the sandbox's CDC feed, and extraction tombstoning through it or, past its reach, by key set."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -96,9 +97,24 @@ def test_a_deleted_customer_is_tombstoned_through_cdc(sandbox_copy, warehouse):
     assert second["customers"]["tombstoned"] == 1 and "delete_feed_gap" not in second["customers"]
     assert second["invoices"]["tombstoned"] == 0
     with warehouse.connect() as conn:
-        flags = dict(conn.execute(sa.select(raw_records.c.record_id, raw_records.c.is_deleted).where(
-            raw_records.c.source == "quickbooks", raw_records.c.stream == "customers")).all())
-    assert flags[victim] is True and sum(flags.values()) == 1
+        rows = conn.execute(sa.select(raw_records.c.record_id, raw_records.c.is_deleted, raw_records.c.payload).where(
+            raw_records.c.source == "quickbooks", raw_records.c.stream == "customers")).all()
+    flags = {record_id: deleted for record_id, deleted, _payload in rows}
+    inactive = {record_id for record_id, _d, payload in rows if json.loads(payload).get("Active") is False}
+    assert flags[victim] is True
+    # Besides the CDC deletion, only customers QuickBooks made inactive (its way of deleting one).
+    assert {r for r, deleted in flags.items() if deleted} == {victim} | inactive
+
+
+def test_an_inactive_customer_is_a_tombstone(sandbox_copy, warehouse):
+    source = open_source("quickbooks", connection_for("quickbooks", sandbox_copy["systems"]), page_size=100)
+    extract_source(source, warehouse, "run-1", streams=["customers"])
+    with warehouse.connect() as conn:
+        rows = conn.execute(sa.select(raw_records.c.is_deleted, raw_records.c.payload).where(
+            raw_records.c.source == "quickbooks", raw_records.c.stream == "customers")).all()
+    inactive = [deleted for deleted, payload in rows if json.loads(payload).get("Active") is False]
+    assert inactive and all(inactive), "the sandbox has inactive customers, and each is a tombstone"
+    assert not any(deleted for deleted, payload in rows if json.loads(payload).get("Active") is not False)
 
 
 def test_past_the_30_day_window_deletes_are_found_by_key_set(sandbox_copy, warehouse, caplog):
