@@ -14,7 +14,8 @@ The child wraps, without editing include/, the functions stage_all calls with ti
                     SELECTs themselves fall under "other")
   map + normalise   include.mapping.map_record (paths, transforms, normalisers, match keys)
   frames            include.staging._frame: DataFrames and derived columns
-  refs + filter     the rest of _validate: reference sets, dropping quarantined rows
+  refs + filter     the rest of _check_frames and _quarantine_failures: reference sets, concatenating a
+                    table's check frames, deleting quarantined records from staging
   GX import + suites  include.quality.row_expectations (its first call imports great_expectations)
   GX row checks     include.quality.validate (Great Expectations, pandas datasource)
   staging writes    ensure_table + replace_rows of the stg_* tables
@@ -358,7 +359,8 @@ def measure_here(db: Path, compare: bool, sql: bool, profile: Path | None) -> di
 
     timed(staging, "_map_rows", "map_stream")
     timed(staging, "map_record", "map_record")
-    timed(staging, "_validate", "validate_all")
+    timed(staging, "_check_frames", "validate_all")
+    timed(staging, "_quarantine_failures", "validate_all")
     timed(staging, "ensure_table", "staging writes")
     timed(staging, "append_rows", "staging writes")
     timed(staging, "replace_rows", "quarantine write")

@@ -153,16 +153,23 @@ def _stage_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMappi
     for table in (total.table, *(t for t, _e, _r in total.children.values())):
         ensure_table(conn, table)
         conn.execute(table.delete())
+    pending: dict[tuple[str, str, str], list[pd.DataFrame]] = {}
+    mapped = 0
     for raw_rows in _raw_chunks(conn, source, stream, CHUNK):
         part = StagedStream(source, stream, spec.entity, total.table,
                             children={name: (t, e, []) for name, (t, e, _r) in total.children.items()})
         _map_rows(part, mapping, raw_rows, run_id, now, warnings)
-        _validate(conn, part, refs, now)
+        for name, entity, suite, df in _check_frames(conn, part, refs, now):
+            pending.setdefault((name, entity, suite), []).append(df)
         append_rows(conn, part.table, part.rows)
         for table, _entity, rows in part.children.values():
             append_rows(conn, table, rows)
+        mapped += len(part.rows)
         total.counts.update(part.counts)
         total.rejected += part.rejected
+    failed = _quarantine_failures(conn, total, pending, run_id, now) if pending else 0
+    total.counts["quarantined"] += failed
+    total.counts["staged"] += mapped - failed
     return total
 
 
@@ -188,46 +195,53 @@ def _frame(rows: list[dict[str, Any]], table: sa.Table, entity: str, child: bool
     return quality.derived_columns(entity, df)
 
 
-def _validate(conn: sa.Connection, staged: StagedStream, refs: dict, now: datetime) -> None:
-    """Row-level Great Expectations suites over the stream and its child rows; failures quarantine the record."""
-    failures: list[quality.Failure] = []
-    if staged.rows:
-        df = _frame(staged.rows, staged.table, staged.entity, child=False)
+def _check_frames(conn: sa.Connection, part: StagedStream, refs: dict, now: datetime
+                  ) -> list[tuple[str, str, str, pd.DataFrame]]:
+    """(child name or "", entity, suite name, frame) for one chunk: only the columns its suite reads,
+    plus the row and parent keys, so a whole stream's checks fit in memory for one GX run."""
+    out = []
+    if part.rows:
+        df = _frame(part.rows, part.table, part.entity, child=False)
         if "contact_record_id" in df:
-            targets = {s: _known_refs(conn, staged.source, s, refs) for s in df["contact_stream"].dropna().unique()}
+            targets = {s: _known_refs(conn, part.source, s, refs) for s in df["contact_stream"].dropna().unique()}
             df["contact_ref_known"] = [
                 ref is None or pd.isna(ref) or ref in targets.get(stream, ())
                 for stream, ref in zip(df["contact_stream"], df["contact_record_id"], strict=True)]
-        failures += quality.validate(df, f"stg_{staged.source}__{staged.stream}",
-                                     quality.row_expectations(staged.entity, now))
-    for name, (table, entity, rows) in staged.children.items():
+        out.append(("", part.entity, part.table.name, df))
+    for name, (table, entity, rows) in part.children.items():
         if rows:
-            df = _frame(rows, table, entity, child=True)
-            failures += [quality.Failure(f.parent_key, f.rule.replace("(", f"({name}.", 1), f"{name}.{f.column}",
-                                         f.value, f"{name}: {f.reason}", f.parent_key)
-                         for f in quality.validate(df, table.name, quality.row_expectations(entity, now))]
-    if not failures:
-        staged.counts["staged"] += len(staged.rows)
-        return
+            out.append((name, entity, table.name, _frame(rows, table, entity, child=True)))
+    return [(name, entity, suite, df[sorted({e.column for e, _ in quality.row_expectations(entity, now)}
+                                           | {quality.KEY, quality.PARENT})])
+            for name, entity, suite, df in out]
+
+
+def _quarantine_failures(conn: sa.Connection, staged: StagedStream, pending: dict, run_id: str,
+                         now: datetime) -> int:
+    """One Great Expectations run per staging table over all its rows; a failing row (or child row)
+    moves its whole record from staging to quarantine. Returns how many records moved."""
+    failures: list[quality.Failure] = []
+    for (name, entity, suite), frames in pending.items():
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        found = quality.validate(df, suite, quality.row_expectations(entity, now))
+        failures += found if not name else [
+            quality.Failure(f.parent_key, f.rule.replace("(", f"({name}.", 1), f"{name}.{f.column}", f.value,
+                            f"{name}: {f.reason}", f.parent_key) for f in found]
     bad: dict[str, set[str]] = {}
     for f in failures:
         source, stream, record_id = f.parent_key.split("|", 2)
-        if f.rule in bad.setdefault(f.parent_key, set()):
+        if f.rule in bad.setdefault(record_id, set()):
             continue
-        bad[f.parent_key].add(f.rule)
+        bad[record_id].add(f.rule)
         staged.rejected.append({"source": source, "stream": stream, "record_id": record_id, "rule": f.rule[:200],
                                 "column_name": f.column[:120], "value_masked": f.value, "reason": f.reason,
-                                "run_id": staged.rows[0]["run_id"], "quarantined_at": now})
-
-    def keep(row: dict[str, Any]) -> bool:
-        return f"{row['source']}|{row['stream']}|{row['record_id']}" not in bad
-
-    before = len(staged.rows)
-    staged.rows = [r for r in staged.rows if keep(r)]
-    for name, (table, entity, rows) in staged.children.items():
-        staged.children[name] = (table, entity, [r for r in rows if keep(r)])
-    staged.counts["quarantined"] += before - len(staged.rows)
-    staged.counts["staged"] += len(staged.rows)
+                                "run_id": run_id, "quarantined_at": now})
+    ids = sorted(bad)
+    for start in range(0, len(ids), 500):
+        batch = ids[start:start + 500]
+        for table in (staged.table, *(t for t, _e, _r in staged.children.values())):
+            conn.execute(table.delete().where(table.c.record_id.in_(batch)))
+    return len(ids)
 
 
 def _publish_core(conn: sa.Connection, tables: dict[str, list[sa.Table]], run_id: str, now: datetime) -> None:
