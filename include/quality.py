@@ -80,7 +80,7 @@ def row_expectations(entity: str, now: datetime) -> list[tuple[Any, str]]:
     currency = (e.ExpectColumnValuesToBeInSet(column="currency", value_set=accepted_currencies()),
                 "currency is not one of mappings/currencies.yaml")
     reference = (e.ExpectColumnValuesToBeInSet(column="contact_ref_known", value_set=[True]),
-                 "refers to a customer record the source does not have (referential integrity)")
+                 "refers to a customer record the source never sent (referential integrity)")
     suites = {
         "person": [email(), phone("phone"), phone("phone_alt", "second phone"),
                    (e.ExpectColumnValuesToBeInSet(column="identity_present", value_set=[True]),

@@ -174,11 +174,11 @@ def _stage_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMappi
 
 
 def _known_refs(conn: sa.Connection, source: str, stream: str, cache: dict) -> set[str]:
-    """Record ids the source currently has in a stream (tombstones excluded): targets of references."""
+    """Record ids the source has ever sent in a stream, tombstones included: an order of a customer
+    deleted since is history, not a dangling reference (it stages, without a customer)."""
     if (source, stream) not in cache:
         cache[(source, stream)] = set(conn.execute(sa.select(raw_records.c.record_id).where(
-            raw_records.c.source == source, raw_records.c.stream == stream,
-            raw_records.c.is_deleted.is_(False))).scalars())
+            raw_records.c.source == source, raw_records.c.stream == stream)).scalars())
     return cache[(source, stream)]
 
 

@@ -215,3 +215,13 @@ def test_chunked_staging_gives_the_same_tables_as_one_chunk(engine, monkeypatch)
     assert snapshots[0][0] == snapshots[1][0]
     for name in queries:
         assert snapshots[0][1][name] and snapshots[0][1][name] == snapshots[1][1][name], name
+
+
+def test_an_order_of_a_customer_deleted_since_stages_without_a_customer(engine):
+    seed(engine)
+    write_raw(engine, "woocommerce", "customers", {1: woo_customer(1)}, deleted={1}, run_id="r2")
+    result = stage_all(engine, "run-1")
+    recon = {(r["source"], r["stream"]): r for r in result["reconciliation"]}
+    assert recon[("woocommerce", "orders")]["staged"] == 2  # 1001 (customer 1, now deleted) and the guest order
+    assert count(engine, "SELECT COUNT(*) FROM stg_woocommerce__orders WHERE record_id = '1001'") == 1
+    assert count(engine, "SELECT COUNT(*) FROM quarantine WHERE record_id = '1001'") == 0
