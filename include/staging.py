@@ -6,6 +6,10 @@ Core tables hold each entity's staged records from every source (person_records,
 plus facts derived from them (identifiers, addresses, consents). All of it is rebuilt from raw in
 one transaction per run, so a record fixed at the source leaves quarantine on the next run, and
 counts reconcile per stream: raw = staged + quarantined + tombstones (+ unmapped).
+
+A stream is read, mapped and written CHUNK raw rows at a time (memory does not grow with the
+stream); its row-level Great Expectations suite then runs once over the columns it checks, and
+records that fail leave the staging table for quarantine.
 """
 
 from __future__ import annotations
