@@ -8,8 +8,8 @@ one transaction per run, so a record fixed at the source leaves quarantine on th
 counts reconcile per stream: raw = staged + quarantined + tombstones (+ unmapped).
 
 A stream is read, mapped and written CHUNK raw rows at a time (memory does not grow with the
-stream); its row-level Great Expectations suite then runs once over the columns it checks, and
-records that fail leave the staging table for quarantine.
+stream); each entity's row-level Great Expectations suite then runs once over every source's rows
+of it (only the columns it checks), and records that fail leave their staging table for quarantine.
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def _map_rows(out: StagedStream, mapping: SourceMapping, raw_rows: list[sa.Row],
 
 
 def _stage_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMapping, run_id: str, now: datetime,
-                  warnings: Counter, refs: dict) -> StagedStream:
-    """Map, validate and write one stream chunk by chunk; returns its counts and quarantine rows."""
+                  warnings: Counter, refs: dict, pending: dict) -> StagedStream:
+    """Map and write one stream chunk by chunk, adding its check frames to `pending`; returns its
+    counts and mapping-stage quarantine rows."""
     source, stream = mapping.source, spec.stream
     total = StagedStream(source, stream, spec.entity, staging_table(source, stream, spec.entity))
     for child in spec.children:
@@ -157,23 +158,20 @@ def _stage_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMappi
     for table in (total.table, *(t for t, _e, _r in total.children.values())):
         ensure_table(conn, table)
         conn.execute(table.delete())
-    pending: dict[tuple[str, str, str], list[pd.DataFrame]] = {}
     mapped = 0
     for raw_rows in _raw_chunks(conn, source, stream, CHUNK):
         part = StagedStream(source, stream, spec.entity, total.table,
                             children={name: (t, e, []) for name, (t, e, _r) in total.children.items()})
         _map_rows(part, mapping, raw_rows, run_id, now, warnings)
-        for name, entity, suite, df in _check_frames(conn, part, refs, now):
-            pending.setdefault((name, entity, suite), []).append(df)
+        for name, entity, _suite, df in _check_frames(conn, part, refs, now):
+            pending.setdefault((name, entity), []).append(df)
         append_rows(conn, part.table, part.rows)
         for table, _entity, rows in part.children.values():
             append_rows(conn, table, rows)
         mapped += len(part.rows)
         total.counts.update(part.counts)
         total.rejected += part.rejected
-    failed = _quarantine_failures(conn, total, pending, run_id, now) if pending else 0
-    total.counts["quarantined"] += failed
-    total.counts["staged"] += mapped - failed
+    total.counts["staged"] += mapped  # less what the row-level checks move to quarantine (stage_all)
     return total
 
 
@@ -220,32 +218,39 @@ def _check_frames(conn: sa.Connection, part: StagedStream, refs: dict, now: date
             for name, entity, suite, df in out]
 
 
-def _quarantine_failures(conn: sa.Connection, staged: StagedStream, pending: dict, run_id: str,
-                         now: datetime) -> int:
-    """One Great Expectations run per staging table over all its rows; a failing row (or child row)
-    moves its whole record from staging to quarantine. Returns how many records moved."""
+def _quarantine_failures(conn: sa.Connection, staged: dict[tuple[str, str], StagedStream], pending: dict,
+                         run_id: str, now: datetime) -> Counter:
+    """One Great Expectations run per entity over every source's rows of it (GX's fixed cost per run is
+    its metric graph); a failing row or child row moves its whole record from its staging table to
+    quarantine. Returns how many records each (source, stream) lost."""
     failures: list[quality.Failure] = []
-    for (name, entity, suite), frames in pending.items():
+    for (name, entity), frames in pending.items():
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        found = quality.validate(df, suite, quality.row_expectations(entity, now))
+        found = quality.validate(df, f"stg__{entity}", quality.row_expectations(entity, now))
         failures += found if not name else [
             quality.Failure(f.parent_key, f.rule.replace("(", f"({name}.", 1), f"{name}.{f.column}", f.value,
                             f"{name}: {f.reason}", f.parent_key) for f in found]
-    bad: dict[str, set[str]] = {}
+    bad: dict[tuple[str, str], dict[str, set[str]]] = {}
     for f in failures:
         source, stream, record_id = f.parent_key.split("|", 2)
-        if f.rule in bad.setdefault(record_id, set()):
+        rules = bad.setdefault((source, stream), {}).setdefault(record_id, set())
+        if f.rule in rules:
             continue
-        bad[record_id].add(f.rule)
-        staged.rejected.append({"source": source, "stream": stream, "record_id": record_id, "rule": f.rule[:200],
-                                "column_name": f.column[:120], "value_masked": f.value, "reason": f.reason,
-                                "run_id": run_id, "quarantined_at": now})
-    ids = sorted(bad)
-    for start in range(0, len(ids), 500):
-        batch = ids[start:start + 500]
-        for table in (staged.table, *(t for t, _e, _r in staged.children.values())):
-            conn.execute(table.delete().where(table.c.record_id.in_(batch)))
-    return len(ids)
+        rules.add(f.rule)
+        staged[(source, stream)].rejected.append({
+            "source": source, "stream": stream, "record_id": record_id, "rule": f.rule[:200],
+            "column_name": f.column[:120], "value_masked": f.value, "reason": f.reason, "run_id": run_id,
+            "quarantined_at": now})
+    moved: Counter = Counter()
+    for key, records in bad.items():
+        ids = sorted(records)
+        stream = staged[key]
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            for table in (stream.table, *(t for t, _e, _r in stream.children.values())):
+                conn.execute(table.delete().where(table.c.record_id.in_(batch)))
+        moved[key] = len(ids)
+    return moved
 
 
 def _publish_core(conn: sa.Connection, tables: dict[str, list[sa.Table]], run_id: str, now: datetime) -> None:
@@ -303,18 +308,25 @@ def stage_all(engine: sa.Engine, run_id: str) -> dict[str, Any]:
         for source, stream, raw, deleted in present:
             if source not in mappings or stream not in mappings[source].streams:
                 counts[(source, stream)] = Counter(raw=raw, tombstones=deleted or 0, unmapped=raw - (deleted or 0))
+        streams: dict[tuple[str, str], StagedStream] = {}
+        pending: dict[tuple[str, str], list[pd.DataFrame]] = {}
         for source, mapping in mappings.items():
             for spec in mapping.streams.values():
-                staged = _stage_stream(conn, mapping, spec, run_id, now, warnings, refs)
-                tables.setdefault(staged.entity, []).append(staged.table)
-                for table, entity, _rows in staged.children.values():
-                    tables.setdefault(entity, []).append(table)
-                rejected += staged.rejected
-                if staged.counts["raw"]:
-                    counts[(source, spec.stream)] = staged.counts
-                    targets.append(gates.GateTarget(staged.table, staged.entity, source, spec.stream))
-                    targets += [gates.GateTarget(table, entity, source, spec.stream)
-                                for table, entity, _rows in staged.children.values()]
+                streams[(source, spec.stream)] = _stage_stream(conn, mapping, spec, run_id, now, warnings, refs,
+                                                               pending)
+        moved = _quarantine_failures(conn, streams, pending, run_id, now) if pending else Counter()
+        for (source, stream), staged in streams.items():
+            staged.counts["staged"] -= moved[(source, stream)]
+            staged.counts["quarantined"] += moved[(source, stream)]
+            tables.setdefault(staged.entity, []).append(staged.table)
+            for table, entity, _rows in staged.children.values():
+                tables.setdefault(entity, []).append(table)
+            rejected += staged.rejected
+            if staged.counts["raw"]:
+                counts[(source, stream)] = staged.counts
+                targets.append(gates.GateTarget(staged.table, staged.entity, source, stream))
+                targets += [gates.GateTarget(table, entity, source, stream)
+                            for table, entity, _rows in staged.children.values()]
         _publish_core(conn, tables, run_id, now)
         replace_rows(conn, quarantine, rejected)
     reconciliation = [{"source": s, "stream": st, **{k: c[k] for k in COUNTS}} for (s, st), c in sorted(counts.items())]
