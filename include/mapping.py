@@ -122,8 +122,7 @@ def _rules(source: str, where: list[Any], entity: str, fields: dict[str, Any], m
         rule = _rule(name, spec)
         if rule.value_map is not None and rule.value_map not in maps:
             raise _fail(source, [*where, name, "map"], f"no value map {rule.value_map!r}; known: {sorted(maps)}")
-        if rule.timezone or (rule.transform == "datetime" and not rule.timezone):
-            _check_timezone(source, [*where, name, "timezone"], rule.timezone)
+        _check_timezone(source, [*where, name, "timezone"], rule.timezone)
         rules.append(rule)
     return tuple(rules)
 

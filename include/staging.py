@@ -163,7 +163,7 @@ def _stage_stream(conn: sa.Connection, mapping: SourceMapping, spec: StreamMappi
         part = StagedStream(source, stream, spec.entity, total.table,
                             children={name: (t, e, []) for name, (t, e, _r) in total.children.items()})
         _map_rows(part, mapping, raw_rows, run_id, now, warnings)
-        for name, entity, _suite, df in _check_frames(conn, part, refs, now):
+        for name, entity, df in _check_frames(conn, part, refs, now):
             pending.setdefault((name, entity), []).append(df)
         append_rows(conn, part.table, part.rows)
         for table, _entity, rows in part.children.values():
@@ -198,8 +198,8 @@ def _frame(rows: list[dict[str, Any]], table: sa.Table, entity: str, child: bool
 
 
 def _check_frames(conn: sa.Connection, part: StagedStream, refs: dict, now: datetime
-                  ) -> list[tuple[str, str, str, pd.DataFrame]]:
-    """(child name or "", entity, suite name, frame) for one chunk: only the columns its suite reads,
+                  ) -> list[tuple[str, str, pd.DataFrame]]:
+    """(child name or "", entity, frame) for one chunk: only the columns its suite reads,
     plus the row and parent keys, so a whole stream's checks fit in memory for one GX run."""
     out = []
     if part.rows:
@@ -209,13 +209,13 @@ def _check_frames(conn: sa.Connection, part: StagedStream, refs: dict, now: date
             df["contact_ref_known"] = [
                 ref is None or pd.isna(ref) or ref in targets.get(stream, ())
                 for stream, ref in zip(df["contact_stream"], df["contact_record_id"], strict=True)]
-        out.append(("", part.entity, part.table.name, df))
+        out.append(("", part.entity, df))
     for name, (table, entity, rows) in part.children.items():
         if rows:
-            out.append((name, entity, table.name, _frame(rows, table, entity, child=True)))
-    return [(name, entity, suite, df[sorted({e.column for e, _ in quality.row_expectations(entity, now)}
-                                           | {quality.KEY, quality.PARENT})])
-            for name, entity, suite, df in out]
+            out.append((name, entity, _frame(rows, table, entity, child=True)))
+    return [(name, entity, df[sorted({e.column for e, _ in quality.row_expectations(entity, now)}
+                                     | {quality.KEY, quality.PARENT})])
+            for name, entity, df in out]
 
 
 def _quarantine_failures(conn: sa.Connection, staged: dict[tuple[str, str], StagedStream], pending: dict,
