@@ -86,6 +86,17 @@ def warehouse_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
+def warehouse(tmp_path):
+    """A fresh SQLite warehouse, migrated: where an extraction under test writes."""
+    from include.warehouse import get_engine, migrate
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def engine(warehouse_url):
     from include.warehouse import get_engine, migrate
 

@@ -30,17 +30,6 @@ from tests.hostile.corpus import good_woo_customer
 
 
 @pytest.fixture
-def warehouse(tmp_path):
-    """A fresh SQLite warehouse for the sandbox tests (the canned-body tests run on both backends)."""
-    from include.warehouse import get_engine, migrate
-
-    engine = get_engine(f"sqlite:///{tmp_path / 'wh.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def shop(tmp_path) -> Iterator[dict[str, Any]]:
     """A small private sandbox (its store is changed by the test), with its servers running."""
     from sandbox.generator import generate_sandbox
