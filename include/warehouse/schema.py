@@ -156,7 +156,14 @@ customers = sa.Table(
     sa.Column("phone", sa.String(20)),
     sa.Column("city", sa.String(200)),
     sa.Column("country", sa.String(2)),
+    sa.Column("middle_name", sa.String(200)),
+    sa.Column("date_of_birth", sa.Date),
+    sa.Column("address_line1", sa.String(300)),
+    sa.Column("postcode", sa.String(20)),
+    sa.Column("region", sa.String(100)),
+    sa.Column("company_id", sa.String(20), index=True),
     sa.Column("email_consent", sa.String(20), nullable=False),
+    sa.Column("email_consent_at", ts),
     sa.Column("can_email", sa.Boolean, nullable=False),
     sa.Column("source_count", sa.Integer, nullable=False),
     sa.Column("record_count", sa.Integer, nullable=False),
@@ -170,8 +177,105 @@ customer_sources = sa.Table(
     metadata,
     sa.Column("source", sa.String(40), primary_key=True),
     sa.Column("stream", sa.String(60), primary_key=True),
-    sa.Column("record_id", sa.String(80), primary_key=True),
+    sa.Column("record_id", sa.String(200), primary_key=True),
     sa.Column("customer_id", sa.String(20), nullable=False, index=True),
+    sa.Column("matched_by", sa.String(200), nullable=False),
+    sa.Column("run_id", sa.String(120), nullable=False),
+)
+
+# Why records are in one customer: every accepted link (rule or model, with the weight each
+# comparison gave), so `seam identity explain` can show each pair's evidence.
+customer_links = sa.Table(
+    "customer_links",
+    metadata,
+    sa.Column("left_key", sa.String(300), primary_key=True),  # source|stream|record_id
+    sa.Column("right_key", sa.String(300), primary_key=True),
+    sa.Column("customer_id", sa.String(20), nullable=False, index=True),
+    sa.Column("rule", sa.String(40), nullable=False),  # rule:email, rule:phone, model, must_link
+    sa.Column("match_weight", sa.Float),  # null for rules and overrides (taken before any score)
+    sa.Column("match_probability", sa.Float),
+    sa.Column("evidence", sa.Text),  # JSON: weight per comparison, or the shared identifier kind
+    sa.Column("run_id", sa.String(120), nullable=False),
+)
+
+# Every change of a customer id: a cluster that merged, split, was retired or is new.
+customer_id_history = sa.Table(
+    "customer_id_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(120), nullable=False, index=True),
+    sa.Column("old_customer_id", sa.String(20), index=True),
+    sa.Column("new_customer_id", sa.String(20), index=True),
+    sa.Column("change", sa.String(20), nullable=False),  # new, merged, split, retired
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("changed_at", ts, nullable=False),
+)
+
+# Which source record gave each golden value, by which survivorship rule.
+customer_field_lineage = sa.Table(
+    "customer_field_lineage",
+    metadata,
+    sa.Column("customer_id", sa.String(20), primary_key=True),
+    sa.Column("field", sa.String(60), primary_key=True),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("stream", sa.String(60), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False),
+    sa.Column("rule", sa.String(40), nullable=False),
+    sa.Column("source_updated_at", ts),
+    sa.Column("run_id", sa.String(120), nullable=False),
+)
+
+# Trained Fellegi–Sunter models (Splink JSON); the active one is reused until retrained.
+identity_models = sa.Table(
+    "identity_models",
+    metadata,
+    sa.Column("model_id", sa.String(40), primary_key=True),
+    sa.Column("config_hash", sa.String(40), nullable=False),
+    sa.Column("model_json", sa.Text, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("trained_at", ts, nullable=False),
+    sa.Column("run_id", sa.String(120), nullable=False),
+)
+
+# What the over-merge guards did in a run: identifiers taken out, links refused, big clusters.
+identity_issues = sa.Table(
+    "identity_issues",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(120), nullable=False, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),  # blocklisted, shared_identifier, refused_link
+    sa.Column("subject", sa.String(400), nullable=False),  # the identifier value or the record pair
+    sa.Column("records", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+# Companies resolved separately from people (tax id, domain, legal name key).
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("company_id", sa.String(20), primary_key=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("name_key", sa.String(300)),
+    sa.Column("tax_id", sa.String(40)),
+    sa.Column("domain", sa.String(253)),
+    sa.Column("industry", sa.String(100)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("record_count", sa.Integer, nullable=False),
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("sources", sa.String(200), nullable=False),
+    sa.Column("updated_at", ts, nullable=False),
+    sa.Column("run_id", sa.String(120), nullable=False),
+)
+
+company_sources = sa.Table(
+    "company_sources",
+    metadata,
+    sa.Column("source", sa.String(40), primary_key=True),
+    sa.Column("stream", sa.String(60), primary_key=True),
+    sa.Column("record_id", sa.String(200), primary_key=True),
+    sa.Column("company_id", sa.String(20), nullable=False, index=True),
     sa.Column("matched_by", sa.String(200), nullable=False),
     sa.Column("run_id", sa.String(120), nullable=False),
 )

@@ -1,0 +1,99 @@
+"""Constrained clustering: strongest links first, refusing any merge a guard forbids.
+
+Plain connected components let one weak or wrong edge glue two people together. Here edges
+are taken strongest first (must-links and deterministic rules before model scores) and a merge
+is refused when it would put a cannot-link pair in one cluster, put two contradicting given
+names in one cluster, or grow a cluster past the maximum size. Every accepted edge is kept as
+evidence; every refused one is reported with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from include.identity.guards import names_agree
+
+
+@dataclass(order=True)
+class Edge:
+    sort_key: float  # -weight: the strongest edge first
+    left: int = field(compare=False)
+    right: int = field(compare=False)
+    weight: float = field(compare=False)
+    rule: str = field(compare=False)  # "must_link", "rule:email", "model", …
+    detail: dict[str, Any] = field(compare=False, default_factory=dict)
+    may_join_names: bool = field(compare=False, default=False)  # personal evidence outweighs a name clash
+
+    @classmethod
+    def of(cls, left: int, right: int, weight: float, rule: str, detail: dict[str, Any] | None = None,
+           may_join_names: bool = False) -> Edge:
+        return cls(-weight, left, right, weight, rule, detail or {}, may_join_names)
+
+
+@dataclass
+class Clusters:
+    roots: list[int]
+    accepted: list[Edge]
+    refused: list[tuple[Edge, str]]
+
+
+class _Cluster:
+    __slots__ = ("members", "names", "forbidden")
+
+    def __init__(self, node: int, name: str | None, forbidden: set[int]):
+        self.members = [node]
+        self.names = [name] if name else []
+        self.forbidden = forbidden
+
+
+def _names_compatible(a: _Cluster, b: _Cluster) -> bool:
+    return all(names_agree(x, y) for x in a.names for y in b.names)
+
+
+def cluster(size: int, edges: list[Edge], names: list[str | None],
+            cannot_link: set[tuple[int, int]], max_size: int) -> Clusters:
+    forbidden: dict[int, set[int]] = {}
+    for a, b in cannot_link:
+        forbidden.setdefault(a, set()).add(b)
+        forbidden.setdefault(b, set()).add(a)
+    parent = list(range(size))
+    state: dict[int, _Cluster] = {}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def of(root: int) -> _Cluster:
+        c = state.get(root)
+        if c is None:
+            c = state[root] = _Cluster(root, names[root], set(forbidden.get(root, ())))
+        return c
+
+    accepted: list[Edge] = []
+    refused: list[tuple[Edge, str]] = []
+    for edge in sorted(edges):
+        ra, rb = find(edge.left), find(edge.right)
+        if ra == rb:
+            continue
+        a, b = of(ra), of(rb)
+        if a.forbidden and (a.forbidden & set(b.members)) or b.forbidden and (b.forbidden & set(a.members)):
+            refused.append((edge, "cannot-link override"))
+            continue
+        if len(a.members) + len(b.members) > max_size:
+            refused.append((edge, f"cluster would exceed {max_size} records"))
+            continue
+        if not edge.may_join_names and not _names_compatible(a, b):
+            refused.append((edge, "given names contradict"))
+            continue
+        if len(a.members) < len(b.members):
+            ra, rb, a, b = rb, ra, b, a
+        parent[rb] = ra
+        a.members.extend(b.members)
+        a.names.extend(n for n in b.names if n not in a.names)
+        a.forbidden |= b.forbidden
+        del state[rb]
+        accepted.append(edge)
+    return Clusters([find(i) for i in range(size)], accepted, refused)

@@ -1,0 +1,107 @@
+"""One matching engine for the pipeline and for `seam resolve`: guards, rules, model, clusters.
+
+match() takes a feature frame (features.build) and the `people` section of matching.yaml and
+returns clusters with their evidence. The Splink model is trained on the data when none is
+given (expectation maximisation, no labels) and returned so the caller can save and reuse it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from include.identity import guards, model
+from include.identity.clustering import Clusters, Edge, cluster
+from include.identity.features import present
+from include.identity.guards import names_agree
+
+RULE_WEIGHT = math.inf  # deterministic links and must-links are taken before any model score
+WEIGHT_PREFIX = "mw_"  # Splink: the match weight each comparison contributed
+
+
+@dataclass
+class MatchResult:
+    ids: list[str]
+    clusters: Clusters
+    model: dict[str, Any] | None
+    guard_report: list[dict[str, Any]]
+    pairs_scored: int
+
+    def cluster_of(self) -> dict[str, int]:
+        return dict(zip(self.ids, self.clusters.roots, strict=True))
+
+    def oversized(self, max_size: int) -> list[dict[str, Any]]:
+        return [{"left": self.ids[e.left], "right": self.ids[e.right], "weight": e.weight, "rule": e.rule}
+                for e, reason in self.clusters.refused if reason.startswith("cluster would exceed")][:100]
+
+
+def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> list[Edge]:
+    """Records sharing an identifier (after the guards) whose given names agree: each holder is
+    linked to the first earlier holder it agrees with (a family mailbox links each member's own
+    records, never the members)."""
+    edges: list[Edge] = []
+    names = features["first_key"].tolist()
+    for rule in rules:
+        column, other = rule["column"], rule.get("other_column")
+        if column not in features or (other and other not in features):
+            continue
+        holders: dict[str, list[int]] = defaultdict(list)
+        for pos, value in enumerate(features[column].tolist()):
+            if value is not None and value == value:
+                holders[value].append(pos)
+        label = f"rule:{rule['name']}"
+        if other:
+            for pos, value in enumerate(features[other].tolist()):
+                if value is not None and value == value and value in holders:
+                    partner = next((h for h in holders[value] if h != pos and names_agree(names[h], names[pos])), None)
+                    if partner is not None:
+                        edges.append(Edge.of(partner, pos, RULE_WEIGHT, label))
+            continue
+        for positions in holders.values():
+            for i, pos in enumerate(positions[1:], 1):
+                partner = next((h for h in positions[:i] if names_agree(names[h], names[pos])), None)
+                if partner is not None:
+                    edges.append(Edge.of(partner, pos, RULE_WEIGHT, label))
+    return edges
+
+
+def model_edges(scored: pd.DataFrame, position: dict[str, int], overrides: dict[str, float]) -> list[Edge]:
+    """Model links with their evidence: the weight each comparison gave. A link whose personal
+    evidence (date of birth, national id) reaches the `overrides` weights may join records whose
+    given names contradict (typos beyond tolerance, swapped names); contact points cannot."""
+    parts = [c for c in scored.columns if c.startswith(WEIGHT_PREFIX) and not c.startswith("mw_tf_adj_")]
+    edges = []
+    columns = ["unique_id_l", "unique_id_r", "match_weight", "match_probability", *parts]
+    for row in zip(*(scored[c].tolist() for c in columns), strict=True):
+        weights = {name[len(WEIGHT_PREFIX):]: round(float(w), 2) for name, w in zip(parts, row[4:], strict=True)}
+        personal = any(weights.get(k, -math.inf) >= v for k, v in overrides.items())
+        edges.append(Edge.of(position[row[0]], position[row[1]], float(row[2]), "model",
+                             {"weights": weights, "probability": float(row[3])}, may_join_names=personal))
+    return edges
+
+
+def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any] | None = None,
+          must_link: list[tuple[str, str]] = (), cannot_link: list[tuple[str, str]] = ()) -> MatchResult:
+    guarded, report = guards.apply(features, config.get("guards") or {})
+    ids = guarded["unique_id"].tolist()
+    position = {uid: i for i, uid in enumerate(ids)}
+    edges = deterministic_edges(guarded, config.get("deterministic") or [])
+    edges += [Edge.of(position[a], position[b], RULE_WEIGHT, "must_link", may_join_names=True) for a, b in must_link
+              if a in position and b in position]
+    available = present(guarded)
+    scored_count = 0
+    if len(guarded) > 1:
+        if trained is None:
+            trained = model.train(guarded, config, available)
+        scored = model.predict(guarded, trained, float(config["threshold_match_weight"]))
+        scored_count = len(scored)
+        overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
+        edges += model_edges(scored, position, overrides)
+    names = guarded["first_key"].tolist()
+    forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
+    max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
+    return MatchResult(ids, cluster(len(ids), edges, names, forbidden, max_size), trained, report, scored_count)

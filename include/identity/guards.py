@@ -1,0 +1,94 @@
+"""Over-merge guards applied to the features before anything links.
+
+A false merge is worse than a missed one, so identifiers that cannot tell people apart are
+taken out of matching: junk values on the blocklist, and *shared* identifiers, those seen on
+records of more people than `max_people_per_identifier` allows (an office mailbox, a
+reception phone). A family mailbox within that limit stays: it links only records whose given
+names agree, and clustering never puts contradicting given names together. What was taken out, and why, is returned for the run's report.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from typing import Any
+
+import jellyfish
+import pandas as pd
+
+from include.identity.features import first_names
+
+IDENTIFIER_COLUMNS = ("email_key", "phone", "phone_alt", "national_id")
+NAME_SIMILARITY = 0.88  # Jaro-Winkler above which two given names are taken as one (typos)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def names_agree(a: str | None, b: str | None) -> bool:
+    """Two given-name keys that may belong to one person (a missing name contradicts nothing).
+
+    Equal, one a nickname of the other (Bill, William; Саша, Aleksandr), or one typo apart from
+    the other or from one of its nicknames (Stve, Steven). Two different nicknames of a third
+    name do not agree: the nickname tables are broad (Ana would reach Anastasia's Nastia).
+    """
+    if not a or not b or a == b:
+        return True
+    group_a, group_b = first_names(a) or [a], first_names(b) or [b]
+    if a in group_b or b in group_a:
+        return True
+    return any(_typo_apart(a, y) for y in group_b) or any(_typo_apart(x, b) for x in group_a)
+
+
+def _typo_apart(x: str, y: str) -> bool:
+    if jellyfish.jaro_winkler_similarity(x, y) >= NAME_SIMILARITY:
+        return True
+    return min(len(x), len(y)) >= 4 and jellyfish.damerau_levenshtein_distance(x, y) <= 1
+
+
+def distinct_people(names: list[str | None]) -> int:
+    """How many different people a set of given names stands for (greedy grouping)."""
+    representatives: list[str] = []
+    for key in names:
+        if key and not any(names_agree(key, rep) for rep in representatives):
+            representatives.append(key)
+    return len(representatives)
+
+
+def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Features with blocked and shared identifiers nulled, and one report row per value taken out."""
+    features = features.copy()
+    report: list[dict[str, Any]] = []
+    for column, values in (guards.get("blocklist") or {}).items():
+        if column not in features:
+            continue
+        junk = {str(v).lower() for v in values}
+        hit = features[column].map(lambda v, junk=junk: v is not None and str(v).lower() in junk).astype(bool)
+        for value, count in features.loc[hit, column].value_counts().items():
+            report.append({"column": column, "value": value, "records": int(count), "reason": "blocklist"})
+        features.loc[hit, column] = None
+    limit = int(guards.get("max_people_per_identifier", 2))
+    # phone and phone_alt are one identifier space: a landline may be one record's phone, another's alt
+    holders: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for column in IDENTIFIER_COLUMNS:
+        if column not in features:
+            continue
+        space = "phone" if column.startswith("phone") else column
+        for pos, value in enumerate(features[column].tolist()):
+            if value is not None and value == value:
+                holders[(space, value)].append(pos)
+    first_key = features["first_key"].tolist()
+    shared: dict[str, set[str]] = defaultdict(set)
+    for (space, value), positions in holders.items():
+        if len(positions) < 2:
+            continue
+        people = distinct_people([first_key[p] for p in positions])
+        if people > limit:
+            shared[space].add(value)
+            report.append({"column": space, "value": value, "records": len(positions),
+                           "reason": f"shared by {people} people"})
+    for column in IDENTIFIER_COLUMNS:
+        space = "phone" if column.startswith("phone") else column
+        if column in features and shared[space]:
+            features.loc[features[column].isin(shared[space]), column] = None
+    if "email_key" in features:  # the local part of a nulled address is no evidence either
+        features.loc[features["email_key"].isna(), "email_local"] = None
+    return features, report
