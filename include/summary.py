@@ -86,6 +86,14 @@ def render(engine: sa.Engine, since: datetime | None = None) -> str:
             ("duplicate contact records merged", resolved["duplicates_merged"]),
             ("customers in 2+ sources", resolved["multi_source_customers"]),
             ("largest cluster (contact records)", resolved["largest_cluster"]),
+            ("links by rule", ", ".join(f"{k} {v}" for k, v in sorted(resolved.get("links_by_rule", {}).items()))),
+            ("links refused by guards", ", ".join(f"{k} {v}" for k, v in resolved.get("refused_links", {}).items())
+             or "none"),
+            ("shared or junk identifiers taken out", resolved.get("identifiers_taken_out", 0)),
+            ("run mode / records scored", f"{resolved.get('mode')} / {resolved.get('records_rescored')}"),
+            ("customer id changes", ", ".join(f"{k} {v}" for k, v in resolved.get("id_changes", {}).items()) or "none"),
+            ("companies / people linked to one", f"{resolved.get('companies', {}).get('companies', 0)} / "
+                                                 f"{resolved.get('companies', {}).get('people_linked', 0)}"),
             ("orders / without customer", f"{resolved['orders']} / {resolved['orders_without_customer']}"),
         ])]
     sizes = stages.get("segments", {}).get("stats", {}).get("result", {})

@@ -1,47 +1,315 @@
-from include.identity import assign_ids, cluster, new_customer_id
+"""Identity resolution: guards, clustering, stable ids, survivorship, consent, and the resolve stage
+on a real warehouse (SQLite and PostgreSQL), full and incremental, with overrides."""
 
-CONFIG = {"match_on": ["email_match_key", "phone", "phone_alt"],
-          "blocklist": {"email_match_key": ["test@test.com"], "phone": ["+70000000000"]}}
+from datetime import UTC, datetime, timedelta
 
+import pandas as pd
+import pytest
+import sqlalchemy as sa
 
-def rec(rid, email=None, phone=None, phone_alt=None, source="s"):
-    return {"source": source, "stream": "c", "record_id": rid, "email_match_key": email, "phone": phone,
-            "phone_alt": phone_alt}
+from include.config import load_yaml
+from include.identity import engine as matching
+from include.identity import golden, guards, ids, overrides
+from include.identity.clustering import Edge, cluster
+from include.identity.features import build, first_names
+from include.identity.resolve import resolve
+from include.normalise import translit_key
+from include.warehouse import append_rows
+from include.warehouse.schema import (
+    consents,
+    customer_field_lineage,
+    customer_id_history,
+    customer_links,
+    customer_sources,
+    customers,
+    identity_issues,
+    identity_models,
+    person_records,
+)
 
-
-def test_shared_email_or_phone_links_transitively():
-    nodes = [rec("1", email="a@x.ru"), rec("2", email="a@x.ru", phone="+79120000001"),
-             rec("3", phone_alt="+79120000001"), rec("4", email="b@x.ru")]
-    roots, evidence = cluster(nodes, CONFIG)
-    assert roots[0] == roots[1] == roots[2] != roots[3]
-    assert evidence[1].startswith("email_match_key shared with s|c|1")
-    assert evidence[3] == "single record"
-
-
-def test_blocklisted_identifiers_never_link():
-    nodes = [rec("1", email="test@test.com"), rec("2", email="test@test.com"),
-             rec("3", phone="+70000000000"), rec("4", phone="+70000000000")]
-    roots, _ = cluster(nodes, CONFIG)
-    assert len(set(roots)) == 4
-
-
-def test_ids_stay_stable_when_a_cluster_grows_and_new_ones_are_deterministic():
-    previous = {"s|c|1": "C1", "s|c|2": "C1", "s|c|9": "C9"}
-    ids = assign_ids({0: ["s|c|1", "s|c|2", "s|c|3"], 5: ["s|c|5"]}, previous)
-    assert ids[0] == "C1"
-    assert ids[5] == new_customer_id("s|c|5")
-
-
-def test_when_two_clusters_merge_the_larger_keeps_its_id_and_no_id_is_reused():
-    previous = {"a": "C1", "b": "C1", "c": "C2"}
-    ids = assign_ids({0: ["a", "b", "c"]}, previous)
-    assert ids == {0: "C1"}
-    split = assign_ids({0: ["a"], 1: ["b", "c"]}, {"a": "C1", "b": "C1", "c": "C1"})
-    assert sorted(split.values()) == sorted({"C1", split[0] if split[0] != "C1" else split[1]})
-    assert len(set(split.values())) == 2 and split[1] == "C1"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+CONFIG = load_yaml("matching.yaml")["people"]
 
 
-def test_every_record_of_a_joined_cluster_names_its_evidence():
-    nodes = [rec("1", email="a@x.ru"), rec("2", email="a@x.ru")]
-    _roots, evidence = cluster(nodes, CONFIG)
-    assert evidence == ["email_match_key shared with s|c|2", "email_match_key shared with s|c|1"]
+# --- names and guards ---------------------------------------------------------------------------
+
+def test_nicknames_and_scripts_agree_but_different_names_do_not():
+    key = build(pd.DataFrame({"id": ["1", "2", "3", "4"], "first_name": ["Юлия", "Julia", "Bill", "Саша"]}), "id")
+    assert key["first_key"][0] == key["first_key"][1]
+    assert translit_key("William") in first_names(translit_key("Bill"))
+    assert guards.names_agree("sasha", "aleksandr")  # Саша is Александр's diminutive
+    assert guards.names_agree("stve", "steven")  # one typo from Steve, Steven's nickname
+    assert not guards.names_agree("ana", "nastia")  # two nicknames of Anastasia are not one person
+    assert not guards.names_agree("maksim", "olga")
+    assert guards.names_agree(None, "olga")  # a missing name contradicts nothing
+
+
+def test_blocklisted_and_over_shared_identifiers_are_taken_out():
+    rows = pd.DataFrame({"id": [str(i) for i in range(5)],
+                         "first_name": ["Anna", "Boris", "Clara", "Dmitri", "Eva"],
+                         "email": ["test@test.com", "office@firm.ru", "office@firm.ru", "office@firm.ru", "eva@x.org"]})
+    features, report = guards.apply(build(rows, "id"), CONFIG["guards"])
+    assert features["email_key"].tolist() == [None, None, None, None, "eva@x.org"]
+    reasons = {(r["column"], r["value"]): r["reason"] for r in report}
+    assert reasons == {("email_key", "test@test.com"): "blocklist", ("email_local", "test"): "blocklist",
+                       ("email_key", "office@firm.ru"): "shared by 3 people"}
+
+
+# --- constrained clustering -------------------------------------------------------------------
+
+def test_clustering_refuses_cannot_links_oversized_clusters_and_name_clashes():
+    names = ["anna", "anna", "ivan", "anna", "anna"]
+    edges = [Edge.of(0, 1, 20, "model"), Edge.of(1, 2, 30, "model"), Edge.of(3, 4, 25, "model"),
+             Edge.of(0, 3, 15, "model")]
+    result = cluster(5, edges, names, cannot_link={(1, 4)}, max_size=3)
+    reasons = sorted(reason for _e, reason in result.refused)
+    assert reasons == ["cannot-link override", "given names contradict"]
+    assert result.roots[0] == result.roots[1] != result.roots[2]
+    assert result.roots[3] == result.roots[4] != result.roots[0]
+    # a size limit refuses the merge that would exceed it
+    sized = cluster(3, [Edge.of(0, 1, 9, "model"), Edge.of(1, 2, 8, "model")], ["a", "a", "a"], set(), max_size=2)
+    assert [r for _e, r in sized.refused] == ["cluster would exceed 2 records"]
+
+
+def test_personal_evidence_may_join_contradicting_names():
+    edge = Edge.of(0, 1, 12, "model", may_join_names=True)
+    assert cluster(2, [edge], ["katherine", "mary"], set(), 10).roots == [0, 0]
+
+
+# --- the engine on small frames ---------------------------------------------------------------
+
+def people(*rows):
+    cols = ["id", "first_name", "last_name", "email", "phone", "street", "city", "postcode"]
+    return build(pd.DataFrame([dict(zip(cols, r, strict=False)) for r in rows]), "id")
+
+
+def test_household_members_sharing_a_mailbox_and_landline_stay_apart():
+    frame = people(
+        ("a1", "Иван", "Петров", "petrovy.family@mail.ru", "+74951234567", "ул. Ленина, д. 5, кв. 7", "Москва", "101000"),
+        ("a2", "Ivan", "Petrov", "ivan.petrov@yandex.ru", "+74951234567", "ul. Lenina, d. 5, kv. 7", "Moskva", "101000"),
+        ("b1", "Мария", "Петрова", "petrovy.family@mail.ru", "+74951234567", "ул. Ленина, д. 5, кв. 7", "Москва", "101000"),
+        ("b2", "Maria", "Petrova", "m.petrova@gmail.com", "+7 (495) 123-45-67", None, None, None),
+        ("c1", "Maria", "Petrova", "M.Petrova@GMAIL.com ", None, None, None, None),
+    )
+    result = matching.match(frame, CONFIG)
+    groups = {}
+    for uid, root in zip(result.ids, result.clusters.roots, strict=True):
+        groups.setdefault(root, set()).add(uid)
+    assert sorted(map(sorted, groups.values())) == [["a1", "a2"], ["b1", "b2", "c1"]]
+    assert any(r == "given names contradict" for _e, r in result.clusters.refused) or all(
+        e.rule != "model" or {result.ids[e.left], result.ids[e.right]} != {"a1", "b1"} for e in result.clusters.accepted)
+
+
+# --- stable ids ---------------------------------------------------------------------------------
+
+def test_ids_survive_growth_and_record_merges_splits_and_retirements():
+    previous = {"r1": "C1", "r2": "C1", "r3": "C2", "r4": "C3", "r5": "C3", "r6": "C3", "r9": "C9"}
+    # C1 and C2 merge (C1 holds more), C3 splits (r4 leaves), r7 is new, r9 was deleted
+    members = {0: ["r1", "r2", "r3"], 1: ["r5", "r6", "r7"], 2: ["r4"], 3: ["r8"]}
+    assigned, history = ids.assign(members, previous)
+    assert assigned[0] == "C1" and assigned[1] == "C3"
+    assert assigned[2] not in previous.values() and assigned[3] not in previous.values()
+    changes = {(h["old_customer_id"], h["new_customer_id"], h["change"]) for h in history}
+    assert ("C2", "C1", "merged") in changes
+    assert ("C3", assigned[2], "split") in changes
+    assert ("C9", None, "retired") in changes
+    assert (None, assigned[3], "new") in changes
+    assert len(set(assigned.values())) == 4
+
+
+def test_a_new_id_never_reuses_an_old_one():
+    previous = {"a": ids.new_customer_id("a"), "b": "CX"}
+    assigned, _ = ids.assign({0: ["b"], 1: ["a", "z"], 2: ["a2"]}, {"b": "CX", "z": "CX"})
+    assert len(set(assigned.values())) == 3
+    assigned, _ = ids.assign({0: ["a"], 1: ["b"]}, {"b": previous["a"]})
+    assert assigned[1] == previous["a"] and assigned[0] != previous["a"]
+
+
+# --- survivorship and consent -------------------------------------------------------------------
+
+def record(source, rid, updated, **fields):
+    return {"source": source, "stream": "s", "record_id": rid, "source_updated_at": updated, **fields}
+
+
+def test_survivorship_rules_and_lineage():
+    rules = golden.field_rules({"priority": ["crm", "shop"], "fields": {
+        "first_name": "most_complete", "last_name": "most_frequent", "phone": "most_recent", "email": "source_priority"}})
+    records = [record("shop", "1", T0, first_name="A.", last_name="Ivanova", phone="+71", email="shop@x.ru"),
+               record("crm", "2", T0 - timedelta(days=9), first_name="Anna", last_name="Ivanova", phone="+72",
+                      email="crm@x.ru"),
+               record("shop", "3", T0 + timedelta(days=1), first_name=None, last_name="Ivanov", phone="+73", email=None)]
+    values, lineage = golden.golden(records, rules)
+    assert values == {"first_name": "Anna", "last_name": "Ivanova", "phone": "+73", "email": "crm@x.ru"}
+    assert {(row["field"], row["record_id"], row["rule"]) for row in lineage} == {
+        ("first_name", "2", "most_complete"), ("last_name", "1", "most_frequent"), ("phone", "3", "most_recent"),
+        ("email", "2", "source_priority")}
+    with pytest.raises(golden.SurvivorshipError, match="unknown rule"):
+        golden.field_rules({"priority": [], "fields": {"phone": "loudest"}})
+
+
+CONSENT = load_yaml("survivorship.yaml")["consent"]
+
+
+def fact(status, days, explicit=True):
+    return {"status": status, "recorded_at": T0 + timedelta(days=days), "explicit": explicit}
+
+
+def test_an_opt_out_anywhere_wins_unless_a_newer_explicit_opt_in_follows():
+    assert golden.consent([fact("subscribed", 1), fact("unsubscribed", 5)], CONSENT)[0] == "unsubscribed"
+    assert golden.consent([fact("subscribed", 5), fact("opted_out", 9)], CONSENT)[0] == "opted_out"
+    assert golden.consent([fact("unsubscribed", 1), fact("subscribed", 5)], CONSENT)[0] == "subscribed"
+    # a newer opt-in that is only a stated status (not an explicit act) does not undo an opt-out
+    assert golden.consent([fact("unsubscribed", 1), fact("subscribed", 5, explicit=False)], CONSENT)[0] == "unsubscribed"
+    assert golden.consent([], CONSENT)[0] == "unknown"
+
+
+# --- the resolve stage on a real warehouse -------------------------------------------------------
+
+def person(source, rid, first, last, email=None, phone=None, updated=T0, consent="unknown", **extra):
+    from include.normalise import email_match_key, translit_key
+
+    return {"source": source, "stream": "customers", "record_id": rid, "first_name": first, "last_name": last,
+            "name_key": translit_key(f"{first}{last}"), "email": email, "email_match_key": email_match_key(email),
+            "phone": phone, "email_consent": consent, "source_updated_at": updated, "run_id": "stage-1", **extra}
+
+
+def seed_people(engine, rows):
+    with engine.begin() as conn:
+        conn.execute(person_records.delete())
+        append_rows(conn, person_records, [complete(r) for r in rows])
+
+
+def complete(row):
+    return {c.name: row.get(c.name) for c in person_records.columns}
+
+
+@pytest.fixture
+def no_overrides(tmp_path, monkeypatch):
+    file = tmp_path / "identity_overrides.yaml"
+    file.write_text("# overrides\nmust_link: []\ncannot_link: []\n", encoding="utf-8")
+    monkeypatch.setattr(overrides, "path", lambda: file)
+    return file
+
+
+BASE = [
+    person("woocommerce", "1", "Анна", "Смирнова", "anna.smirnova@mail.ru", "+79161234567",
+           address_line1="ул. Ленина, д. 1", city="Москва", postcode="101000"),
+    person("legacy_crm", "c-1", "Anna", "Smirnova", " Anna.Smirnova@Mail.ru", None, updated=T0 + timedelta(days=3),
+           consent="opted_out"),
+    person("mailchimp", "m-1", "Anna", "Smirnova", "anna.smirnova@mail.ru", None, consent="subscribed",
+           email_consent_at=T0 + timedelta(days=1)),
+    person("woocommerce", "2", "Boris", "Smirnov", "smirnovy.family@mail.ru", "+74950000001"),
+    person("quickbooks", "7", "Vera", "Smirnova", "smirnovy.family@mail.ru", "+74950000001"),
+    person("quickbooks", "8", "Vera", "Smirnova", "vera.s@yandex.ru", "+74950000001"),
+]
+
+
+def clusters_of(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(customer_sources.c.customer_id, customer_sources.c.source,
+                                      customer_sources.c.record_id)).all()
+    out = {}
+    for cid, source, rid in rows:
+        out.setdefault(cid, set()).add(f"{source}/{rid}")
+    return out
+
+
+def test_resolve_writes_customers_evidence_lineage_and_consent(engine, no_overrides):
+    seed_people(engine, BASE)
+    stats = resolve(engine, "run-1")
+    groups = sorted(map(sorted, clusters_of(engine).values()))
+    assert groups == [["legacy_crm/c-1", "mailchimp/m-1", "woocommerce/1"], ["quickbooks/7", "quickbooks/8"],
+                      ["woocommerce/2"]]
+    assert stats["mode"] == "full" and stats["customers"] == 3
+    with engine.connect() as conn:
+        anna = conn.execute(sa.select(customers).where(customers.c.sources == "legacy_crm,mailchimp,woocommerce")).mappings().one()
+        assert anna["email_consent"] == "opted_out" and anna["can_email"] is False  # the CRM opt-out wins
+        lineage = {r.field: r.source for r in conn.execute(sa.select(customer_field_lineage).where(
+            customer_field_lineage.c.customer_id == anna["customer_id"]))}
+        assert lineage["phone"] == "woocommerce" and lineage["email"] == "mailchimp"
+        links = conn.execute(sa.select(customer_links.c.rule).where(
+            customer_links.c.customer_id == anna["customer_id"])).scalars().all()
+        assert len(links) == 2 and all(rule.startswith("rule:") for rule in links)
+        assert conn.execute(sa.select(sa.func.count()).select_from(identity_models)).scalar() == 1
+        new_ids = conn.execute(sa.select(sa.func.count()).select_from(customer_id_history).where(
+            customer_id_history.c.change == "new")).scalar()
+        assert new_ids == 3
+
+
+def test_an_explicit_resubscribe_after_the_opt_out_wins(engine, no_overrides):
+    seed_people(engine, BASE)
+    with engine.begin() as conn:
+        append_rows(conn, consents, [{"source": "mailchimp", "stream": "unsubscribes", "record_id": "e1",
+                                      "contact_stream": "members", "contact_record_id": "m-1",
+                                      "email": "anna.smirnova@mail.ru", "email_match_key": "anna.smirnova@mail.ru",
+                                      "channel": "email", "status": "subscribed", "explicit": True,
+                                      "recorded_at": T0 + timedelta(days=30), "run_id": "stage-1"}])
+    resolve(engine, "run-1")
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(customers.c.email_consent).where(
+            customers.c.sources == "legacy_crm,mailchimp,woocommerce")).scalar()
+    assert status == "subscribed"
+
+
+def test_incremental_run_rescored_only_changes_and_keeps_ids(engine, no_overrides):
+    seed_people(engine, BASE)
+    resolve(engine, "run-1")
+    before = clusters_of(engine)
+    stats = resolve(engine, "run-2")
+    assert stats["mode"] == "incremental" and stats["records_rescored"] == 0
+    assert clusters_of(engine) == before
+    # a new record with Anna's phone joins her customer, under her id
+    with engine.begin() as conn:
+        append_rows(conn, person_records, [complete(person("quickbooks", "9", "Anya", "Smirnova", None, "+79161234567"))])
+    stats = resolve(engine, "run-3")
+    assert stats["mode"] == "incremental" and stats["records_rescored"] == 1
+    after = clusters_of(engine)
+    anna_id = next(cid for cid, recs in before.items() if "woocommerce/1" in recs)
+    assert after[anna_id] == before[anna_id] | {"quickbooks/9"}
+
+
+def test_overrides_split_and_must_link_apply_on_every_run(engine, no_overrides):
+    seed_people(engine, BASE)
+    resolve(engine, "run-1")
+    anna_id = next(cid for cid, recs in clusters_of(engine).items() if "woocommerce/1" in recs)
+    from include.identity.commands import split
+
+    assert split(engine, anna_id, ["mailchimp/customers/m-1"], "two people") == 0
+    assert "mailchimp/customers/m-1" in no_overrides.read_text()
+    overrides.add("must_link", [("woocommerce|customers|2", "quickbooks|customers|8")], "same person")
+    resolve(engine, "run-2")
+    groups = sorted(map(sorted, clusters_of(engine).values()))
+    assert ["mailchimp/m-1"] in groups
+    assert ["legacy_crm/c-1", "woocommerce/1"] in groups
+    # a must-link is a manual decision: it overrides the name guard and pulls Vera's cluster in
+    assert any({"woocommerce/2", "quickbooks/8"} <= set(g) for g in groups)
+    with engine.connect() as conn:
+        changes = set(conn.execute(sa.select(customer_id_history.c.change).where(
+            customer_id_history.c.run_id == "run-2")).scalars())
+        refused = conn.execute(sa.select(sa.func.count()).select_from(identity_issues).where(
+            identity_issues.c.run_id == "run-2", identity_issues.c.kind == "refused_link")).scalar()
+    assert {"split", "merged"} <= changes
+    assert refused >= 1
+
+
+def test_explain_and_simulate_print_the_evidence(engine, no_overrides, capsys, tmp_path):
+    from include.identity.commands import explain, simulate
+
+    seed_people(engine, BASE)
+    resolve(engine, "run-1")
+    anna_id = next(cid for cid, recs in clusters_of(engine).items() if "woocommerce/1" in recs)
+    assert explain(engine, anna_id) == 0
+    out = capsys.readouterr().out
+    assert "rule:email" in out and "legacy_crm/customers/c-1" in out and "(most_recent)" in out
+    strict = load_yaml("matching.yaml")
+    strict["people"]["deterministic"] = []
+    strict["people"]["threshold_match_weight"] = 60
+    config = tmp_path / "strict.yaml"
+    import yaml
+
+    config.write_text(yaml.safe_dump(strict), encoding="utf-8")
+    assert simulate(engine, config) == 0
+    out = capsys.readouterr().out
+    assert "would split" in out and anna_id in out
+    assert clusters_of(engine)  # nothing was written by the simulation
+    assert explain(engine, "C000000000000") == 1

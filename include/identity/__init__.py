@@ -1,5 +1,5 @@
 """Identity resolution: people and companies into stable, explainable golden records."""
 
-from include.identity.legacy_resolve import resolve
+from include.identity.resolve import resolve
 
 __all__ = ["resolve"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.identity.guards import names_agree
+from include.identity.guards import people_agree
 
 
 @dataclass(order=True)
@@ -39,20 +39,23 @@ class Clusters:
 
 
 class _Cluster:
-    __slots__ = ("members", "names", "forbidden")
+    __slots__ = ("members", "names", "forbidden", "size")
 
-    def __init__(self, node: int, name: str | None, forbidden: set[int]):
+    def __init__(self, node: int, name: tuple[str | None, str | None] | None, forbidden: set[int], size: int):
         self.members = [node]
+        self.size = size
         self.names = [name] if name else []
         self.forbidden = forbidden
 
 
 def _names_compatible(a: _Cluster, b: _Cluster) -> bool:
-    return all(names_agree(x, y) for x in a.names for y in b.names)
+    return all(people_agree(x, y) for x in a.names for y in b.names)
 
 
-def cluster(size: int, edges: list[Edge], names: list[str | None],
-            cannot_link: set[tuple[int, int]], max_size: int) -> Clusters:
+def cluster(size: int, edges: list[Edge], names: list[tuple[str | None, str | None] | None],
+            cannot_link: set[tuple[int, int]], max_size: int, counts: list[int] | None = None) -> Clusters:
+    """`counts`: what each record adds to a cluster's size (a guest order is a purchase, not a
+    person record: 0); every record counts 1 when not given."""
     forbidden: dict[int, set[int]] = {}
     for a, b in cannot_link:
         forbidden.setdefault(a, set()).add(b)
@@ -69,7 +72,8 @@ def cluster(size: int, edges: list[Edge], names: list[str | None],
     def of(root: int) -> _Cluster:
         c = state.get(root)
         if c is None:
-            c = state[root] = _Cluster(root, names[root], set(forbidden.get(root, ())))
+            c = state[root] = _Cluster(root, names[root], set(forbidden.get(root, ())),
+                                       1 if counts is None else counts[root])
         return c
 
     accepted: list[Edge] = []
@@ -82,7 +86,7 @@ def cluster(size: int, edges: list[Edge], names: list[str | None],
         if a.forbidden and (a.forbidden & set(b.members)) or b.forbidden and (b.forbidden & set(a.members)):
             refused.append((edge, "cannot-link override"))
             continue
-        if len(a.members) + len(b.members) > max_size:
+        if a.size + b.size > max_size:
             refused.append((edge, f"cluster would exceed {max_size} records"))
             continue
         if not edge.may_join_names and not _names_compatible(a, b):
@@ -92,6 +96,7 @@ def cluster(size: int, edges: list[Edge], names: list[str | None],
             ra, rb, a, b = rb, ra, b, a
         parent[rb] = ra
         a.members.extend(b.members)
+        a.size += b.size
         a.names.extend(n for n in b.names if n not in a.names)
         a.forbidden |= b.forbidden
         del state[rb]

@@ -85,7 +85,11 @@ def model_edges(scored: pd.DataFrame, position: dict[str, int], overrides: dict[
 
 
 def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any] | None = None,
-          must_link: list[tuple[str, str]] = (), cannot_link: list[tuple[str, str]] = ()) -> MatchResult:
+          must_link: list[tuple[str, str]] = (), cannot_link: list[tuple[str, str]] = (),
+          changed: set[str] | None = None, kept: list[Edge] = (), counts: list[int] | None = None) -> MatchResult:
+    """Cluster the records. With `changed` (incremental run, model given) only pairs involving a
+    changed record are scored; `kept` carries the model links between unchanged records from the
+    last run (positions resolved by the caller through `ids`)."""
     guarded, report = guards.apply(features, config.get("guards") or {})
     ids = guarded["unique_id"].tolist()
     position = {uid: i for i, uid in enumerate(ids)}
@@ -97,11 +101,18 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
     if len(guarded) > 1:
         if trained is None:
             trained = model.train(guarded, config, available)
-        scored = model.predict(guarded, trained, float(config["threshold_match_weight"]))
+        threshold = float(config["threshold_match_weight"])
+        if changed is not None:
+            is_changed = guarded["unique_id"].isin(changed)
+            scored = model.predict_changed(guarded, is_changed, trained, threshold)
+            edges += kept
+        else:
+            scored = model.predict(guarded, trained, threshold)
         scored_count = len(scored)
         overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
         edges += model_edges(scored, position, overrides)
-    names = guarded["first_key"].tolist()
+    names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
     max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
-    return MatchResult(ids, cluster(len(ids), edges, names, forbidden, max_size), trained, report, scored_count)
+    return MatchResult(ids, cluster(len(ids), edges, names, forbidden, max_size, counts), trained, report,
+                       scored_count)

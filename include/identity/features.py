@@ -92,6 +92,12 @@ def _digits(value: object) -> str | None:
     return digits or None
 
 
+def _phone_digits(value: object) -> str | None:
+    """E.164 digits when the number parses (+7 495 …, or already E.164), else its bare digits."""
+    e164 = normalise.phone(value, None)
+    return _digits(e164 or value)
+
+
 def build(records: pd.DataFrame, id_column: str = "unique_id") -> pd.DataFrame:
     """Feature frame (unique_id + FEATURES) from a frame holding any of INPUT_FIELDS."""
     get = lambda name: records[name] if name in records else pd.Series([None] * len(records), index=records.index)  # noqa: E731
@@ -107,8 +113,8 @@ def build(records: pd.DataFrame, id_column: str = "unique_id") -> pd.DataFrame:
     email_key = _by_value(get("email"), lambda v: normalise.email_match_key(normalise.email(v)))
     out["email_key"] = email_key
     out["email_local"] = _by_value(email_key, lambda k: k.split("@", 1)[0])
-    out["phone"] = _by_value(get("phone"), _digits)
-    out["phone_alt"] = _by_value(get("phone_alt"), _digits)
+    out["phone"] = _by_value(get("phone"), _phone_digits)
+    out["phone_alt"] = _by_value(get("phone_alt"), _phone_digits)
     out["dob"] = _by_value(get("date_of_birth"), lambda v: str(v)[:10].replace("-", ""))
     street = get("street")
     house = get("house_number")

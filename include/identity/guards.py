@@ -38,6 +38,13 @@ def names_agree(a: str | None, b: str | None) -> bool:
     return any(_typo_apart(a, y) for y in group_b) or any(_typo_apart(x, b) for x in group_a)
 
 
+def people_agree(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> bool:
+    """Given names agree, or the records hold the same two names in swapped fields."""
+    if names_agree(a[0], b[0]):
+        return True
+    return bool(a[1] and b[1]) and names_agree(a[0], b[1]) and names_agree(a[1], b[0])
+
+
 def _typo_apart(x: str, y: str) -> bool:
     if jellyfish.jaro_winkler_similarity(x, y) >= NAME_SIMILARITY:
         return True

@@ -40,7 +40,10 @@ def _level(spec: dict[str, Any]) -> tuple[Any, set[str]]:
     if "array_intersect" in spec:
         return cll.ArrayIntersectLevel(spec["array_intersect"], spec.get("min_size", 1)), {spec["array_intersect"]}
     if "sql" in spec:
-        return cll.CustomLevel(spec["sql"], spec.get("label")), set(spec["columns"])
+        level = cll.CustomLevel(spec["sql"], spec.get("label"))
+        if spec.get("term_frequency"):
+            level = level.configure(tf_adjustment_column=spec["term_frequency"])
+        return level, set(spec["columns"])
     raise MatchingConfigError(f"unknown comparison level {spec!r}: use exact, jaro_winkler, "
                               "damerau_levenshtein, array_intersect or sql")
 
@@ -111,10 +114,9 @@ def train(features: pd.DataFrame, config: dict[str, Any], available: set[str]) -
     """Estimate the model without labels: λ from the deterministic rules, u by sampling, m by EM."""
     lk = linker(features, settings(config, available))
     training = config.get("training") or {}
-    rules = [block_on(d["column"]) for d in config.get("deterministic") or [] if d.get("column") in available
-             and not d.get("other_column")]
+    rules = [block_on(*cols) for cols in training.get("prior_rules") or [] if set(cols) <= available]
     if rules:
-        lk.training.estimate_probability_two_random_records_match(rules, recall=training.get("deterministic_recall", 0.8))
+        lk.training.estimate_probability_two_random_records_match(rules, recall=training.get("prior_rules_recall", 0.7))
     lk.training.estimate_u_using_random_sampling(max_pairs=float(training.get("u_sample_pairs", 2e6)), seed=1)
     for rule in training.get("em_blocking") or []:
         if set(rule) <= available and len(features) > 1:
@@ -146,3 +148,32 @@ def predict(features: pd.DataFrame, model: dict[str, Any], threshold_match_weigh
     lk = linker(features, model)
     pairs = lk.inference.predict(threshold_match_weight=threshold_match_weight, warning_mode="never")
     return pairs.as_pandas_dataframe()
+
+
+def tf_columns(model: dict[str, Any]) -> list[str]:
+    """Columns whose term frequencies the model's levels use."""
+    return sorted({level["tf_adjustment_column"] for c in model["comparisons"] for level in c["comparison_levels"]
+                   if level.get("tf_adjustment_column")})
+
+
+def predict_changed(features: pd.DataFrame, changed: pd.Series, model: dict[str, Any],
+                    threshold_match_weight: float) -> pd.DataFrame:
+    """Pairs involving a changed record only (incremental run): changed x unchanged, and changed
+    x changed. Term frequencies still come from all records, so scores equal a full run's."""
+    db = _db()
+    everyone = db.register(features)
+    lk = Linker(everyone, model, log_level=logging.WARNING)
+    for column in tf_columns(model):
+        lk.table_management.compute_tf_table(column)
+    fresh, known = features[changed.to_numpy()], features[~changed.to_numpy()]
+    frames = []
+    if len(fresh) and len(known):
+        between = lk.inference.predict_between(db.register(fresh), db.register(known),
+                                               threshold_match_weight=threshold_match_weight, warning_mode="never")
+        frames.append(between.as_pandas_dataframe())
+    if len(fresh) > 1:
+        within = lk.inference.predict_within(db.register(fresh), threshold_match_weight=threshold_match_weight,
+                                             warning_mode="never")
+        frames.append(within.as_pandas_dataframe())
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])

@@ -1,6 +1,6 @@
 """The warehouse: one engine factory, one migration path, one writer."""
 
 from include.warehouse.engine import get_engine, migrate
-from include.warehouse.writer import replace_rows, upsert_rows
+from include.warehouse.writer import append_rows, replace_rows, upsert_rows
 
-__all__ = ["get_engine", "migrate", "replace_rows", "upsert_rows"]
+__all__ = ["append_rows", "get_engine", "migrate", "replace_rows", "upsert_rows"]

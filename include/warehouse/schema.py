@@ -179,7 +179,8 @@ customer_sources = sa.Table(
     sa.Column("stream", sa.String(60), primary_key=True),
     sa.Column("record_id", sa.String(200), primary_key=True),
     sa.Column("customer_id", sa.String(20), nullable=False, index=True),
-    sa.Column("matched_by", sa.String(200), nullable=False),
+    sa.Column("matched_by", sa.String(400), nullable=False),
+    sa.Column("fingerprint", sa.String(16)),  # digest of the record's match features: changed -> re-scored
     sa.Column("run_id", sa.String(120), nullable=False),
 )
 

@@ -111,6 +111,9 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name != 'sqlite':  # SQLite does not enforce lengths
         op.alter_column('customer_sources', 'record_id', type_=sa.String(length=200), existing_nullable=False)
+        op.alter_column('customer_sources', 'matched_by', type_=sa.String(length=400), existing_nullable=False)
+    with op.batch_alter_table('customer_sources', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('fingerprint', sa.String(length=16), nullable=True))
 
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('middle_name', sa.String(length=200), nullable=True))
@@ -135,8 +138,11 @@ def downgrade() -> None:
         batch_op.drop_column('date_of_birth')
         batch_op.drop_column('middle_name')
 
+    with op.batch_alter_table('customer_sources', schema=None) as batch_op:
+        batch_op.drop_column('fingerprint')
     if op.get_bind().dialect.name != 'sqlite':
         op.alter_column('customer_sources', 'record_id', type_=sa.String(length=80), existing_nullable=False)
+        op.alter_column('customer_sources', 'matched_by', type_=sa.String(length=200), existing_nullable=False)
 
     op.drop_table('identity_models')
     with op.batch_alter_table('identity_issues', schema=None) as batch_op:

@@ -1,0 +1,275 @@
+"""The resolve stage: person records (and guest orders) into customers, in one transaction.
+
+Reads the core record tables, matches with the engine (mappings/matching.yaml), applies the
+overrides, keeps ids stable (include/identity/ids.py), builds golden records with lineage and
+consent, links people to companies, and writes customers, their links and evidence, id history,
+guard reports and orders together. A run reuses the saved model and scores only pairs that
+involve new or changed records when few changed (incremental); `retrain=True` re-estimates it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from include.config import load_yaml
+from include.identity import engine as matching
+from include.identity import golden, ids, overrides
+from include.identity.clustering import Edge
+from include.identity.features import FEATURES, build
+from include.warehouse import append_rows, replace_rows
+from include.warehouse.schema import (
+    consents,
+    customer_field_lineage,
+    customer_id_history,
+    customer_links,
+    customer_sources,
+    customers,
+    identity_issues,
+    identity_models,
+    order_records,
+    orders,
+    person_records,
+)
+
+REVENUE_STATUSES = {"completed", "open"}
+INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full scoring run is cheaper
+PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
+
+
+def record_key(r: dict[str, Any]) -> str:
+    return f"{r['source']}|{r['stream']}|{r['record_id']}"
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Person records, plus guest orders (no customer record) as records of their own."""
+    nodes = [dict(r) for r in conn.execute(sa.select(person_records)).mappings()]
+    guests = sa.select(order_records).where(order_records.c.contact_record_id.is_(None))
+    for r in conn.execute(guests).mappings():
+        nodes.append({**dict(r), "email_consent": "unknown", "guest": True})
+    nodes.sort(key=record_key)
+    return nodes
+
+
+def features_of(nodes: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(nodes) if nodes else pd.DataFrame(columns=["source", "stream", "record_id"])
+    frame = frame.rename(columns=PERSON_TO_INPUT)
+    frame["unique_id"] = [record_key(n) for n in nodes]
+    return build(frame)
+
+
+def fingerprints(features: pd.DataFrame) -> dict[str, str]:
+    """A digest of each record's match features: a record whose digest changed is re-scored."""
+    cols = [c for c in FEATURES if c in features]
+    values = features[cols].astype(str).agg("\x1f".join, axis=1)
+    return {uid: hashlib.sha1(v.encode()).hexdigest()[:16] for uid, v in zip(features["unique_id"], values, strict=True)}
+
+
+def active_model(conn: sa.Connection, digest: str) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(identity_models.c.model_json).where(
+        identity_models.c.active.is_(True), identity_models.c.config_hash == digest)).first()
+    return json.loads(row[0]) if row else None
+
+
+def _kept_edges(conn: sa.Connection, unchanged: set[str], position: dict[str, int]) -> list[Edge]:
+    out = []
+    for left, right, weight, prob, evidence in conn.execute(sa.select(
+            customer_links.c.left_key, customer_links.c.right_key, customer_links.c.match_weight,
+            customer_links.c.match_probability, customer_links.c.evidence).where(customer_links.c.rule == "model")):
+        if left in unchanged and right in unchanged:
+            out.append(Edge.of(position[left], position[right], weight, "model",
+                               {"weights": json.loads(evidence or "{}"), "probability": prob}))
+    return out
+
+
+def _consent_facts(conn: sa.Connection) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """Consent facts by the record they belong to, and by email match key."""
+    by_record: dict[str, list[dict]] = defaultdict(list)
+    by_email: dict[str, list[dict]] = defaultdict(list)
+    for r in conn.execute(sa.select(consents).where(consents.c.channel == "email")).mappings():
+        fact = dict(r)
+        if fact["contact_record_id"]:
+            by_record[f"{fact['source']}|{fact['contact_stream']}|{fact['contact_record_id']}"].append(fact)
+        if fact["email_match_key"]:
+            by_email[fact["email_match_key"]].append(fact)
+    return by_record, by_email
+
+
+def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
+            config: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = config or load_yaml("matching.yaml")["people"]
+    survivorship = load_yaml("survivorship.yaml")
+    rules = golden.field_rules(survivorship)
+    manual = overrides.load()
+    rates = {k: Decimal(str(v)) for k, v in load_yaml("currencies.yaml")["rates"].items()}
+    now = datetime.now(UTC)
+    digest = config_hash(config)
+    with engine.connect() as conn:
+        nodes = load_nodes(conn)
+        previous, old_prints = {}, {}
+        for s, st, rid, cid, fp in conn.execute(sa.select(
+                customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
+                customer_sources.c.customer_id, customer_sources.c.fingerprint)):
+            previous[f"{s}|{st}|{rid}"] = cid
+            old_prints[f"{s}|{st}|{rid}"] = fp
+        trained = None if retrain else active_model(conn, digest)
+        features = features_of(nodes)
+        prints = fingerprints(features)
+        changed = {k for k, fp in prints.items() if old_prints.get(k) != fp}
+        incremental = trained is not None and bool(old_prints) and len(changed) <= INCREMENTAL_SHARE * max(len(prints), 1)
+        position = {uid: i for i, uid in enumerate(features["unique_id"])}
+        kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
+        facts_by_record, facts_by_email = _consent_facts(conn)
+        order_rows = [dict(r) for r in conn.execute(sa.select(order_records)).mappings()]
+        from include.identity import companies as company_resolution
+        companies = company_resolution.resolve_companies(conn, run_id, now)
+
+    result = matching.match(features, config, trained, must_link=manual["must_link"],
+                            cannot_link=manual["cannot_link"], changed=changed if incremental else None, kept=kept,
+                            counts=[0 if n.get("guest") else 1 for n in nodes])
+    keys = result.ids
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, root in enumerate(result.clusters.roots):
+        members[root].append(i)
+    customer_of_root, history = ids.assign({root: [keys[i] for i in idx] for root, idx in members.items()}, previous)
+
+    evidence = _first_links(result)
+    customer_rows, link_rows, lineage_rows = [], [], []
+    consent_config = survivorship["consent"]
+    for root, idx in members.items():
+        records = [nodes[i] for i in idx]
+        customer_id = customer_of_root[root]
+        values, lineage = golden.golden(records, rules)
+        facts = _facts_for(records, facts_by_record, facts_by_email)
+        status, consent_at, _ = golden.consent(facts, consent_config)
+        company_ids = [companies.company_of_person.get((r["source"], r["stream"], r["record_id"])) for r in records]
+        sources = sorted({r["source"] for r in records})
+        customer_rows.append({
+            "customer_id": customer_id, **values, "company_id": next((c for c in company_ids if c), None),
+            "email_consent": status, "email_consent_at": consent_at, "can_email": status == "subscribed",
+            "source_count": len(sources), "record_count": len(records), "sources": ",".join(sources),
+            "updated_at": now, "run_id": run_id})
+        lineage_rows.extend({**row, "customer_id": customer_id, "run_id": run_id} for row in lineage)
+        link_rows.extend({"source": nodes[i]["source"], "stream": nodes[i]["stream"], "record_id": nodes[i]["record_id"],
+                          "customer_id": customer_id, "matched_by": evidence.get(i, "single record"),
+                          "fingerprint": prints[keys[i]], "run_id": run_id} for i in idx)
+    link_evidence = [_link_row(e, keys, customer_of_root[result.clusters.roots[e.left]], run_id)
+                     for e in result.clusters.accepted]
+    issue_rows = _issues(result, keys, run_id)
+    customer_of = {(r["source"], r["stream"], r["record_id"]): r["customer_id"] for r in link_rows}
+    core_orders = _orders(order_rows, customer_of, rates, run_id)
+
+    with engine.begin() as conn:
+        replace_rows(conn, customers, customer_rows)
+        replace_rows(conn, customer_sources, link_rows)
+        replace_rows(conn, customer_links, link_evidence)
+        replace_rows(conn, customer_field_lineage, lineage_rows)
+        replace_rows(conn, orders, core_orders)
+        append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
+        append_rows(conn, identity_issues, issue_rows)
+        company_resolution.write(conn, companies)
+        if result.model is not None and result.model is not trained:
+            conn.execute(identity_models.update().values(active=False))
+            append_rows(conn, identity_models, [{
+                "model_id": f"{run_id[:60]}-{digest[:8]}", "config_hash": digest, "model_json": json.dumps(result.model),
+                "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
+    return _stats(nodes, result, members, customer_rows, core_orders, history, previous, incremental, changed,
+                  companies.stats)
+
+
+def _facts_for(records: list[dict[str, Any]], by_record: dict[str, list[dict]],
+               by_email: dict[str, list[dict]]) -> list[dict[str, Any]]:
+    facts: dict[tuple, dict[str, Any]] = {}
+    for r in records:
+        if not r.get("guest") and r.get("email_consent") not in (None, "unknown"):
+            stated = {"status": r["email_consent"], "recorded_at": r.get("email_consent_at") or r.get("source_updated_at"),
+                      "explicit": False, "source": r["source"]}
+            facts[("stated", record_key(r))] = stated
+        for fact in by_record.get(record_key(r), []) + by_email.get(r.get("email_match_key") or "", []):
+            facts[(fact["source"], fact["stream"], fact["record_id"], fact["channel"])] = fact
+    return list(facts.values())
+
+
+def _first_links(result: matching.MatchResult) -> dict[int, str]:
+    """A short reason per record: the first accepted link that brought it into its cluster."""
+    out: dict[int, str] = {}
+    for e in result.clusters.accepted:
+        why = e.rule if e.rule != "model" else f"model (weight {e.weight:.1f})"
+        out.setdefault(e.right, f"{why} with {result.ids[e.left]}")
+        out.setdefault(e.left, f"{why} with {result.ids[e.right]}")
+    return out
+
+
+def _link_row(e: Edge, keys: list[str], customer_id: str, run_id: str) -> dict[str, Any]:
+    finite = not math.isinf(e.weight)
+    return {"left_key": keys[e.left], "right_key": keys[e.right], "customer_id": customer_id, "rule": e.rule,
+            "match_weight": e.weight if finite else None,
+            "match_probability": e.detail.get("probability") if finite else None,
+            "evidence": json.dumps(e.detail.get("weights") or {}), "run_id": run_id}
+
+
+def _issues(result: matching.MatchResult, keys: list[str], run_id: str) -> list[dict[str, Any]]:
+    rows = [{"run_id": run_id, "kind": "blocklisted" if g["reason"] == "blocklist" else "shared_identifier",
+             "subject": f"{g['column']}={g['value']}"[:400], "records": g["records"], "reason": g["reason"]}
+            for g in result.guard_report]
+    rows += [{"run_id": run_id, "kind": "refused_link", "subject": f"{keys[e.left]} ~ {keys[e.right]}"[:400],
+              "records": 2, "reason": f"{reason} ({e.rule}, weight {e.weight:.1f})"}
+             for e, reason in result.clusters.refused]
+    return rows
+
+
+def _orders(order_rows: list[dict[str, Any]], customer_of: dict[tuple, str], rates: dict[str, Decimal],
+            run_id: str) -> list[dict[str, Any]]:
+    out = []
+    for o in order_rows:
+        ref = (o["source"], o["contact_stream"], o["contact_record_id"]) if o["contact_record_id"] else (
+            o["source"], o["stream"], o["record_id"])
+        amount = Decimal(str(o["amount"]))
+        out.append({"source": o["source"], "stream": o["stream"], "record_id": o["record_id"],
+                    "customer_id": customer_of.get(ref), "status": o["status"], "amount": amount,
+                    "currency": o["currency"], "amount_reporting": (amount * rates[o["currency"]]).quantize(Decimal("0.01")),
+                    "ordered_at": o["ordered_at"], "counts_as_revenue": o["status"] in REVENUE_STATUSES, "run_id": run_id})
+    return out
+
+
+def _stats(nodes, result, members, customer_rows, core_orders, history, previous, incremental, changed,
+           company_stats) -> dict[str, Any]:
+    contact = [i for i, n in enumerate(nodes) if not n.get("guest")]
+    contact_roots = {result.clusters.roots[i] for i in contact}
+    sizes = [sum(1 for i in idx if not nodes[i].get("guest")) for idx in members.values()]
+    changes = defaultdict(int)
+    for h in history:
+        changes[h["change"]] += 1
+    refused = defaultdict(int)
+    for _e, reason in result.clusters.refused:
+        refused[reason.split(" (")[0]] += 1
+    return {"contact_records": len(contact), "guest_orders": len(nodes) - len(contact),
+            "customers": len(customer_rows), "customers_from_guest_orders_only": len(members) - len(contact_roots),
+            "duplicates_merged": len(contact) - len(contact_roots),
+            "multi_source_customers": sum(1 for c in customer_rows if c["source_count"] > 1),
+            "largest_cluster": max(sizes, default=0), "links_by_rule": _by_rule(result),
+            "pairs_scored": result.pairs_scored, "refused_links": dict(refused),
+            "identifiers_taken_out": len(result.guard_report), "mode": "incremental" if incremental else "full",
+            "records_rescored": len(changed) if incremental else len(nodes),
+            "orders": len(core_orders), "orders_without_customer": sum(1 for o in core_orders if o["customer_id"] is None),
+            "customer_ids_kept": sum(1 for c in customer_rows if c["customer_id"] in set(previous.values())),
+            "id_changes": dict(changes), "companies": company_stats}
+
+
+def _by_rule(result: matching.MatchResult) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for e in result.clusters.accepted:
+        out[e.rule] += 1
+    return dict(out)
