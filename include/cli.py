@@ -180,35 +180,6 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 1 if reason else 0
 
 
-def cmd_identity(args: argparse.Namespace) -> int:
-    """Show a customer's golden record and each source record with the evidence that joined it."""
-    import sqlalchemy as sa
-
-    from include.pipeline import warehouse
-    from include.summary import table
-    from include.warehouse.schema import customer_sources, customers, person_records
-
-    with warehouse().connect() as conn:
-        golden = conn.execute(sa.select(customers).where(customers.c.customer_id == args.customer_id)).mappings().first()
-        if golden is None:
-            print(f"seam: no customer {args.customer_id}", file=sys.stderr)
-            return 1
-        links = conn.execute(
-            sa.select(customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
-                      person_records.c.first_name, person_records.c.last_name, person_records.c.email,
-                      person_records.c.phone, person_records.c.email_consent, customer_sources.c.matched_by)
-            .outerjoin(person_records, sa.and_(person_records.c.source == customer_sources.c.source,
-                                             person_records.c.stream == customer_sources.c.stream,
-                                             person_records.c.record_id == customer_sources.c.record_id))
-            .where(customer_sources.c.customer_id == args.customer_id)
-            .order_by(customer_sources.c.source, customer_sources.c.record_id)).all()
-    print(table(["field", "golden value"], [(k, v) for k, v in golden.items() if k not in ("run_id",)]))
-    print()
-    print(table(["source", "stream", "record", "first", "last", "email", "phone", "consent", "joined because"],
-                links))
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox import control
 
@@ -228,9 +199,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from include.summary import table
 
         report = evaluate(warehouse(), truth)
-        print("\nIdentity accuracy against the sandbox's ground truth (deterministic matching)")
+        print("\nIdentity accuracy against the sandbox's ground truth")
         print(table(["measure", "value"], [(k.replace("_", " "), v) for k, v in report.items()]))
-        print("False merges here are households sharing an email or landline; the identity issue removes them.")
     print(f"\nDone in {time.perf_counter() - clock:.0f} s. The warehouse is {os.environ.get('WAREHOUSE_URL') or data_dir() / 'warehouse.db'}.")
     print("Query it:  .venv/bin/seam sql \"select customer_id, first_name, last_name, email, sources "
           "from customers order by record_count desc limit 5\"")
@@ -289,16 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("table", nargs="?", help="accept: the staging table whose current size is intended")
     qual.set_defaults(func=cmd_quality)
 
-    ident = sub.add_parser("identity", help="inspect identity resolution")
-    ident.add_argument("action", choices=["explain"])
-    ident.add_argument("customer_id")
-    ident.set_defaults(func=cmd_identity)
+    from include.identity import commands as identity_commands
+
+    identity_commands.add_parser(sub)
 
     demo = sub.add_parser("demo", help="sandbox up + the whole pipeline + summary")
     demo.add_argument("--people", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--data-dir")
     demo.set_defaults(func=cmd_demo)
+
+    from include.identity import file_resolver
+
+    file_resolver.add_parser(sub)  # dispatches `resolve` to file_resolver.run
     return parser
 
 

@@ -67,7 +67,7 @@ def held(engine: sa.Engine) -> dict[str, Any] | None:
 
 
 def resolve(run_id: str) -> dict[str, Any]:
-    from include.identity import resolve as resolve_identities
+    from include.identity.resolve import resolve as resolve_identities
 
     engine = warehouse()
     return recorded(engine, run_id, "resolve", lambda: held(engine) or resolve_identities(engine, run_id))

@@ -1,5 +1,6 @@
-"""Identity resolution: people and companies into stable, explainable golden records."""
+"""Identity resolution: people and companies into stable, explainable golden records.
 
-from include.identity.resolve import resolve
-
-__all__ = ["resolve"]
+Entry points: include.identity.resolve.resolve (the pipeline stage), include.identity.commands
+(`seam identity …`), include.identity.file_resolver (`seam resolve`). Nothing is imported here,
+so `seam --help` does not pay for pandas and Splink.
+"""

@@ -72,7 +72,8 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
         for value, count in features.loc[hit, column].value_counts().items():
             report.append({"column": column, "value": value, "records": int(count), "reason": "blocklist"})
         features.loc[hit, column] = None
-    limit = int(guards.get("max_people_per_identifier", 2))
+    limits = guards.get("max_people_per_identifier", 2)
+    limits = limits if isinstance(limits, dict) else {"default": limits}
     # phone and phone_alt are one identifier space: a landline may be one record's phone, another's alt
     holders: dict[tuple[str, str], list[int]] = defaultdict(list)
     for column in IDENTIFIER_COLUMNS:
@@ -88,7 +89,7 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
         if len(positions) < 2:
             continue
         people = distinct_people([first_key[p] for p in positions])
-        if people > limit:
+        if people > int(limits.get(space, limits.get("default", 2))):
             shared[space].add(value)
             report.append({"column": space, "value": value, "records": len(positions),
                            "reason": f"shared by {people} people"})

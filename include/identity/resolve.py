@@ -72,9 +72,9 @@ def features_of(nodes: list[dict[str, Any]]) -> pd.DataFrame:
 
 def fingerprints(features: pd.DataFrame) -> dict[str, str]:
     """A digest of each record's match features: a record whose digest changed is re-scored."""
-    cols = [c for c in FEATURES if c in features]
-    values = features[cols].astype(str).agg("\x1f".join, axis=1)
-    return {uid: hashlib.sha1(v.encode()).hexdigest()[:16] for uid, v in zip(features["unique_id"], values, strict=True)}
+    columns = [features[c].tolist() for c in FEATURES if c in features]
+    return {uid: hashlib.sha1("\x1f".join(map(str, row)).encode()).hexdigest()[:16]
+            for uid, *row in zip(features["unique_id"].tolist(), *columns, strict=True)}
 
 
 def active_model(conn: sa.Connection, digest: str) -> dict[str, Any] | None:

