@@ -23,7 +23,7 @@ from sandbox import legacy_crm, store, systems
 from sandbox.population import ANCHOR, make_people
 
 STORES = ("woocommerce", "mailchimp", "quickbooks")
-VERSION = 5  # bump when the generated data changes shape, so `seam sandbox up` regenerates
+VERSION = 6  # bump when the generated data changes shape, so `seam sandbox up` regenerates
 SHARES = {"mailchimp": 0.6, "woocommerce": 0.55, "legacy_crm": 0.4, "quickbooks": 0.3}
 
 

@@ -164,11 +164,16 @@ class MailchimpBuilder:
                              [70, 15, 5, 5, 5])[0]
         signup = _between(rng, person.since, ANCHOR - timedelta(days=2))
         changed = _between(rng, signup)
+        # Mailchimp for WooCommerce syncs a buyer's billing address into the ADDRESS merge field
+        address: dict | str = ""
+        if "woocommerce" in person.systems and rng.random() < 0.6:
+            address = {"addr1": person.street, "addr2": "", "city": person.city, "state": person.region,
+                       "zip": person.postcode, "country": person.country}
         self.members[member_id] = {
             "id": member_id, "email_address": email, "unique_email_id": hashlib.sha1(member_id.encode()).hexdigest()[:10],
             "contact_id": hashlib.sha1(email.encode()).hexdigest()[:32], "full_name": f"{first} {last}".strip(),
             "web_id": len(self.members) + 100000, "email_type": "html", "status": status,
-            "merge_fields": {"FNAME": first, "LNAME": last, "PHONE": phone, "ADDRESS": ""},
+            "merge_fields": {"FNAME": first, "LNAME": last, "PHONE": phone, "ADDRESS": address},
             "stats": {"avg_open_rate": round(rng.random(), 2), "avg_click_rate": round(rng.random() / 4, 2)},
             "ip_signup": "", "timestamp_signup": signup.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "ip_opt": "",
             "timestamp_opt": signup.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "member_rating": rng.randint(1, 5),
