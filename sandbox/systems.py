@@ -164,9 +164,10 @@ class MailchimpBuilder:
                              [70, 15, 5, 5, 5])[0]
         signup = _between(rng, person.since, ANCHOR - timedelta(days=2))
         changed = _between(rng, signup)
-        # Mailchimp for WooCommerce syncs a buyer's billing address into the ADDRESS merge field
+        # Mailchimp for WooCommerce syncs a buyer's billing address into the ADDRESS merge field (a
+        # generator of its own, so every other member field stays as it was before addresses existed)
         address: dict | str = ""
-        if "woocommerce" in person.systems and rng.random() < 0.6:
+        if "woocommerce" in person.systems and random.Random(f"address:{member_id}").random() < 0.6:
             address = {"addr1": person.street, "addr2": "", "city": person.city, "state": person.region,
                        "zip": person.postcode, "country": person.country}
         self.members[member_id] = {

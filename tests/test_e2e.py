@@ -128,20 +128,32 @@ def test_defective_records_are_quarantined_with_reasons(pipeline):
 
 
 def test_same_person_sharing_email_or_phone_is_one_customer(pipeline):
+    """Records of one person that share an identifier end up together, unless a guard refused the
+    link and said why (given names that contradict: a typo too far, or a nickname Seam does not know)."""
     truth = load_truth(pipeline["dir"] / "ground_truth.csv")
     with pipeline["engine"].connect() as conn:
         rows = conn.execute(sa.text("""
             SELECT c.source, c.stream, c.record_id, c.email_match_key, c.phone, c.phone_alt, s.customer_id
             FROM person_records c JOIN customer_sources s
               ON s.source = c.source AND s.stream = c.stream AND s.record_id = c.record_id""")).all()
-    by_identifier: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        refused = {tuple(sorted(subject.split(" ~ "))) for (subject,) in conn.execute(sa.text(
+            "SELECT subject FROM identity_issues WHERE kind = 'refused_link'"))}
+    by_identifier: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for source, stream, record_id, email_key, phone, phone_alt, customer_id in rows:
         person = truth[(source, stream, record_id)]["person_id"]
         for kind, value in (("email", email_key), ("phone", phone), ("phone", phone_alt)):
             if value:
-                by_identifier[(person, kind, value)].add(customer_id)
+                by_identifier[(person, kind, value)][customer_id].add(f"{source}|{stream}|{record_id}")
     split = {k: v for k, v in by_identifier.items() if len(v) > 1}
-    assert not split, f"one person's records sharing an identifier ended up apart: {list(split.items())[:3]}"
+    unexplained = []
+    for key, parts in split.items():
+        groups = list(parts.values())
+        explained = any(tuple(sorted((a, b))) in refused for i, g in enumerate(groups) for h in groups[i + 1:]
+                        for a in g for b in h)
+        if not explained:
+            unexplained.append((key, groups))
+    assert not unexplained, f"one person's records sharing an identifier ended up apart: {unexplained[:3]}"
+    assert len(split) <= 0.02 * len(by_identifier), "name guards may keep only a few such records apart"
 
 
 def test_accuracy_is_reported_and_false_merges_are_households(pipeline):
@@ -168,13 +180,23 @@ def test_nobody_unsubscribed_anywhere_is_tagged(pipeline):
     assert tagged, "the demo segments must push someone"
     assert all(m["status"] == "subscribed" for m in tagged.values())
     with pipeline["engine"].connect() as conn:
-        opted_out_customers = {cid for (cid,) in conn.execute(sa.text("""
-            SELECT DISTINCT s.customer_id FROM customer_sources s JOIN person_records c
-              ON c.source = s.source AND c.stream = s.stream AND c.record_id = s.record_id
-            WHERE c.email_consent IN ('opted_out', 'unsubscribed', 'cleaned', 'archived')"""))}
+        # every consent fact of each customer: the stated status of its records and the explicit facts
+        facts = conn.execute(sa.text("""
+            SELECT s.customer_id, f.status, f.explicit, f.recorded_at FROM customer_sources s JOIN consents f
+              ON f.source = s.source AND f.contact_stream = s.stream AND f.contact_record_id = s.record_id
+            WHERE f.channel = 'email'""")).all()
         state = {mk: cid for mk, cid in conn.execute(sa.text("SELECT member_key, customer_id FROM sync_state"))}
     assert set(tagged) == set(state)
-    assert not {cid for cid in state.values()} & opted_out_customers
+    opt_out_at: dict[str, str] = {}
+    opt_in_at: dict[str, str] = {}
+    for cid, status, explicit, at in facts:
+        if status in ("opted_out", "unsubscribed", "cleaned"):
+            opt_out_at[cid] = max(opt_out_at.get(cid, ""), str(at))
+        elif status == "subscribed" and explicit:
+            opt_in_at[cid] = max(opt_in_at.get(cid, ""), str(at))
+    assert any(cid in opt_out_at for cid in opt_in_at), "the sandbox must hold customers with both"
+    for cid in set(state.values()):  # an opt-out anywhere stops tagging, unless a newer explicit opt-in
+        assert cid not in opt_out_at or opt_in_at.get(cid, "") > opt_out_at[cid], cid
 
 
 def test_second_run_changes_nothing(pipeline):
@@ -197,7 +219,7 @@ def test_a_change_at_the_source_flows_through_incrementally(pipeline):
         record_id, customer_id = conn.execute(sa.text(
             "SELECT s.record_id, s.customer_id FROM customer_sources s WHERE s.source = 'woocommerce' "
             "AND s.stream = 'customers' ORDER BY s.record_id LIMIT 1")).one()
-    touch(pipeline["dir"], "woocommerce", "customers", record_id, {"first_name": "Zinaida"})
+    touch(pipeline["dir"], "woocommerce", "customers", record_id, {"last_name": "Zaitseva-Smith"})
     run_dag("extract_woocommerce", pipeline["env"])
     with engine.connect() as conn:
         pulled = conn.execute(sa.text(
@@ -208,11 +230,11 @@ def test_a_change_at_the_source_flows_through_incrementally(pipeline):
     assert dict(pulled)["customers"] < 10, "an incremental run must not re-read the whole stream"
     run_dag("unify_customers", pipeline["env"])
     with engine.connect() as conn:
-        name = conn.execute(sa.text("SELECT first_name FROM stg_woocommerce__customers WHERE record_id = :r"), {"r": record_id}).scalar()
+        name = conn.execute(sa.text("SELECT last_name FROM stg_woocommerce__customers WHERE record_id = :r"), {"r": record_id}).scalar()
         still = conn.execute(sa.text("SELECT customer_id FROM customer_sources WHERE source = 'woocommerce' "
                                      "AND stream = 'customers' AND record_id = :r"), {"r": record_id}).scalar()
-    assert name == "Zinaida"
-    assert still == customer_id, "the customer id must survive a re-run"
+    assert name == "Zaitseva-Smith"
+    assert still == customer_id, "the customer id must survive a re-run (a new surname is no new person)"
 
 
 def test_an_unsubscribe_removes_the_tags_on_the_next_run(pipeline):
@@ -266,5 +288,12 @@ def test_identity_explain_shows_each_record_and_why(pipeline):
             "ORDER BY record_count DESC, customer_id LIMIT 1")).one()
     out = subprocess.run([sys.executable, "-m", "include.cli", "identity", "explain", customer_id],
                          env=pipeline["env"], capture_output=True, text=True, check=True).stdout
-    assert customer_id in out and "joined because" in out
-    assert out.count("shared with") == records
+    assert customer_id in out and "joined because" in out and "Why each pair was joined" in out
+    with pipeline["engine"].connect() as conn:
+        keys = conn.execute(sa.text("SELECT source, stream, record_id FROM customer_sources WHERE customer_id = :c"),
+                            {"c": customer_id}).all()
+        links = conn.execute(sa.text("SELECT count(*) FROM customer_links WHERE customer_id = :c"),
+                             {"c": customer_id}).scalar()
+    assert len(keys) == records and links == records - 1  # a spanning set of links, each with its evidence
+    for source, stream, record_id in keys:
+        assert f"{source}/{stream}/{record_id}" in out or record_id in out

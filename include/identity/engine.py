@@ -40,11 +40,16 @@ class MatchResult:
 
 
 def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> list[Edge]:
-    """Records sharing an identifier (after the guards) whose given names agree: each holder is
-    linked to the first earlier holder it agrees with (a family mailbox links each member's own
-    records, never the members)."""
+    """Records sharing an identifier (after the guards): each holder is linked to the first earlier
+    holder whose given names agree with its own, else to the first holder, a link clustering then
+    refuses and reports (a family mailbox never joins the family's members)."""
     edges: list[Edge] = []
     names = features["first_key"].tolist()
+
+    def partner(pos: int, earlier: list[int]) -> int | None:
+        candidates = [h for h in earlier if h != pos]
+        return next((h for h in candidates if names_agree(names[h], names[pos])), candidates[0] if candidates else None)
+
     for rule in rules:
         column, other = rule["column"], rule.get("other_column")
         if column not in features or (other and other not in features):
@@ -57,15 +62,13 @@ def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> 
         if other:
             for pos, value in enumerate(features[other].tolist()):
                 if value is not None and value == value and value in holders:
-                    partner = next((h for h in holders[value] if h != pos and names_agree(names[h], names[pos])), None)
-                    if partner is not None:
-                        edges.append(Edge.of(partner, pos, RULE_WEIGHT, label))
+                    found = partner(pos, holders[value])
+                    if found is not None:
+                        edges.append(Edge.of(found, pos, RULE_WEIGHT, label))
             continue
         for positions in holders.values():
             for i, pos in enumerate(positions[1:], 1):
-                partner = next((h for h in positions[:i] if names_agree(names[h], names[pos])), None)
-                if partner is not None:
-                    edges.append(Edge.of(partner, pos, RULE_WEIGHT, label))
+                edges.append(Edge.of(partner(pos, positions[:i]), pos, RULE_WEIGHT, label))
     return edges
 
 

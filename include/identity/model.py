@@ -107,7 +107,7 @@ def _db() -> DuckDBAPI:
 
 def linker(features: pd.DataFrame, model: SettingsCreator | dict[str, Any]) -> Linker:
     db = _db()
-    return Linker(db.register(features), model, log_level=logging.WARNING)
+    return Linker(db.register(features), model, log_level=logging.ERROR)
 
 
 def train(features: pd.DataFrame, config: dict[str, Any], available: set[str]) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def predict_changed(features: pd.DataFrame, changed: pd.Series, model: dict[str,
     x changed. Term frequencies still come from all records, so scores equal a full run's."""
     db = _db()
     everyone = db.register(features)
-    lk = Linker(everyone, model, log_level=logging.WARNING)
+    lk = Linker(everyone, model, log_level=logging.ERROR)
     for column in tf_columns(model):
         lk.table_management.compute_tf_table(column)
     fresh, known = features[changed.to_numpy()], features[~changed.to_numpy()]

@@ -183,7 +183,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         if result.model is not None and result.model is not trained:
             conn.execute(identity_models.update().values(active=False))
             append_rows(conn, identity_models, [{
-                "model_id": f"{run_id[:60]}-{digest[:8]}", "config_hash": digest, "model_json": json.dumps(result.model),
+                "model_id": "M" + hashlib.sha1(f"{run_id}|{now.isoformat()}".encode()).hexdigest()[:16],
+                "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
     return _stats(nodes, result, members, customer_rows, core_orders, history, previous, incremental, changed,
                   companies.stats)
