@@ -313,3 +313,19 @@ def test_explain_and_simulate_print_the_evidence(engine, no_overrides, capsys, t
     assert "would split" in out and anna_id in out
     assert clusters_of(engine)  # nothing was written by the simulation
     assert explain(engine, "C000000000000") == 1
+
+
+def test_the_model_is_reused_until_retrained(engine, no_overrides, capsys):
+    from include.identity.commands import retrain
+
+    seed_people(engine, BASE)
+    resolve(engine, "run-1")
+    resolve(engine, "run-2")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(identity_models)).scalar() == 1
+    assert retrain(engine) == 0
+    assert "model retrained" in capsys.readouterr().out
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(identity_models.c.run_id, identity_models.c.active)
+                            .order_by(identity_models.c.trained_at)).all()
+    assert [active for _run, active in rows] == [False, True] and rows[1][0].startswith("retrain-")

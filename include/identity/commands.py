@@ -24,8 +24,8 @@ from include.warehouse.schema import (
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    ident = sub.add_parser("identity", help="explain, split or simulate identity resolution")
-    ident.add_argument("action", choices=["explain", "split", "simulate"])
+    ident = sub.add_parser("identity", help="explain, split, simulate or retrain identity resolution")
+    ident.add_argument("action", choices=["explain", "split", "simulate", "retrain"])
     ident.add_argument("customer_id", nargs="?", help="explain/split: the customer")
     ident.add_argument("records", nargs="*", help="split: records (source/stream/record_id) to separate from the rest")
     ident.add_argument("--reason", default="split by hand", help="split: why (kept in the overrides file)")
@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     engine = warehouse()
     if args.action == "simulate":
         return simulate(engine, Path(args.config) if args.config else None)
+    if args.action == "retrain":
+        return retrain(engine)
     if not args.customer_id:
         print(f"seam: identity {args.action} needs a customer id", file=sys.stderr)
         return 2
@@ -127,6 +129,20 @@ def split(engine: sa.Engine, customer_id: str, records: list[str], reason: str) 
     overrides.add("cannot_link", pairs, f"{reason} (was {customer_id})")
     print(f"{len(pairs)} cannot-link pair(s) written to {overrides.path()}; they apply from the next "
           "unify run (`seam run --stage unify`)")
+    return 0
+
+
+def retrain(engine: sa.Engine) -> int:
+    """Re-estimate the model on the current records (EM, no labels) and resolve with it. Runs reuse
+    the saved model otherwise, so a growing warehouse does not silently shift every weight."""
+    from datetime import UTC, datetime
+
+    from include.identity.resolve import resolve
+
+    run_id = "retrain-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stats = resolve(engine, run_id, retrain=True)
+    print(f"model retrained on {stats['contact_records'] + stats['guest_orders']} records and made active "
+          f"(run {run_id}); {stats['customers']} customers, id changes: {stats['id_changes'] or 'none'}")
     return 0
 
 
