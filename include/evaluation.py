@@ -1,7 +1,8 @@
 """Accuracy of identity resolution against a ground-truth file (the sandbox generator writes one).
 
 Pairwise precision/recall over the person records (customers, members, contacts) that reached
-staging, plus the false merges explained: clusters that hold more than one true person, and how
+staging, exact-cluster precision/recall (customers that are exactly one true person's records /
+true persons reproduced exactly), plus the false merges explained: clusters that hold more than one true person, and how
 many of those are households. Guest orders are left out: their pairs are trivially easy.
 """
 
@@ -62,6 +63,13 @@ def evaluate(engine: sa.Engine, truth_path: Path) -> dict[str, Any]:
             false_merges += 1
             households = {r["household_id"] for r in rows}
             household_merges += len(households) == 1 and "" not in households
+    truth_sets: dict[str, set[str]] = defaultdict(set)
+    for rows in by_customer.values():
+        for r in rows:
+            truth_sets[r["person_id"]].add(f"{r['source']}|{r['stream']}|{r['record_id']}")
+    predicted_sets = {frozenset(f"{r['source']}|{r['stream']}|{r['record_id']}" for r in rows)
+                      for rows in by_customer.values()}
+    exact = len(predicted_sets & {frozenset(s) for s in truth_sets.values()})
     true_positive = sum(_pairs(n) for n in both.values())
     predicted = sum(_pairs(len(rows)) for rows in by_customer.values())
     actual = sum(_pairs(n) for n in persons.values())
@@ -70,5 +78,9 @@ def evaluate(engine: sa.Engine, truth_path: Path) -> dict[str, Any]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"records": sum(persons.values()), "records_without_truth": missing, "true_persons": len(persons),
             "customers": len(by_customer), "pair_precision": round(precision, 4), "pair_recall": round(recall, 4),
-            "pair_f1": round(f1, 4), "false_merge_clusters": false_merges,
+            "pair_f1": round(f1, 4),
+            "cluster_precision": round(exact / len(predicted_sets), 4) if predicted_sets else 1.0,
+            "cluster_recall": round(exact / len(truth_sets), 4) if truth_sets else 1.0,
+            "false_positive_pairs": predicted - true_positive, "false_negative_pairs": actual - true_positive,
+            "false_merge_clusters": false_merges,
             "household_false_merges": household_merges}
