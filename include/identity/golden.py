@@ -77,6 +77,16 @@ def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]
     """Golden values and their lineage rows (field, source record, rule)."""
     values: dict[str, Any] = {}
     lineage = []
+    if len(records) == 1:  # most customers: every value comes from the one record, whatever the rule
+        record = records[0]
+        for field, (rule, _priority) in rules.items():
+            value = record.get(field)
+            values[field] = None if value in (None, "") else value
+            if values[field] is not None:
+                lineage.append({"field": field, "source": record["source"], "stream": record["stream"],
+                                "record_id": record["record_id"], "rule": rule,
+                                "source_updated_at": record.get("source_updated_at")})
+        return values, lineage
     for field, (rule, priority) in rules.items():
         winner = choose(records, field, rule, priority)
         values[field] = winner[field] if winner else None

@@ -132,6 +132,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         position = {uid: i for i, uid in enumerate(features["unique_id"])}
         kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
         facts_by_record, facts_by_email = _consent_facts(conn)
+        stored = _stored_customers(conn) if incremental else {}
         order_rows = [dict(r) for r in conn.execute(sa.select(order_records)).mappings()]
         from include.identity import companies as company_resolution
         companies = company_resolution.resolve_companies(conn, run_id, now)
@@ -146,18 +147,31 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     customer_of_root, history = ids.assign({root: [keys[i] for i in idx] for root, idx in members.items()}, previous)
 
     evidence = _first_links(result)
+    members_before: dict[str, set[str]] = defaultdict(set)
+    for key, cid in previous.items():
+        members_before[cid].add(key)
     customer_rows, link_rows, lineage_rows = [], [], []
     consent_config = survivorship["consent"]
+    multi_source = 0
+    affected: set[str] = set()  # customers whose rows are (re)written; every one on a full run
     for root, idx in members.items():
         records = [nodes[i] for i in idx]
         customer_id = customer_of_root[root]
-        values, lineage = golden.golden(records, rules)
         facts = _facts_for(records, facts_by_record, facts_by_email)
         status, consent_at, _ = golden.consent(facts, consent_config)
-        company_ids = [companies.company_of_person.get((r["source"], r["stream"], r["record_id"])) for r in records]
+        company_id = next((c for c in (companies.company_of_person.get((r["source"], r["stream"], r["record_id"]))
+                                       for r in records) if c), None)
         sources = sorted({r["source"] for r in records})
+        multi_source += len(sources) > 1
+        if incremental:  # a customer whose records, membership, consent and company are as stored stays as is
+            members_now = {keys[i] for i in idx}
+            if not members_now & changed and members_now == members_before.get(customer_id) and \
+                    stored.get(customer_id) == (status, _naive_utc(consent_at), company_id):
+                continue
+        affected.add(customer_id)
+        values, lineage = golden.golden(records, rules)
         customer_rows.append({
-            "customer_id": customer_id, **values, "company_id": next((c for c in company_ids if c), None),
+            "customer_id": customer_id, **values, "company_id": company_id,
             "email_consent": status, "email_consent_at": consent_at, "can_email": status == "subscribed",
             "source_count": len(sources), "record_count": len(records), "sources": ",".join(sources),
             "updated_at": now, "run_id": run_id})
@@ -165,17 +179,21 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         link_rows.extend({"source": nodes[i]["source"], "stream": nodes[i]["stream"], "record_id": nodes[i]["record_id"],
                           "customer_id": customer_id, "matched_by": evidence.get(i, "single record"),
                           "fingerprint": prints[keys[i]], "run_id": run_id} for i in idx)
-    link_evidence = [_link_row(e, keys, customer_of_root[result.clusters.roots[e.left]], run_id)
-                     for e in result.clusters.accepted]
+    link_evidence = [_link_row(e, keys, cid, run_id) for e in result.clusters.accepted
+                     if (cid := customer_of_root[result.clusters.roots[e.left]]) in affected]
+    gone = set(members_before) - set(customer_of_root.values())
     issue_rows = _issues(result, keys, run_id)
-    customer_of = {(r["source"], r["stream"], r["record_id"]): r["customer_id"] for r in link_rows}
+    customer_of = {tuple(keys[i].split("|", 2)): customer_of_root[root] for root, idx in members.items() for i in idx}
     core_orders = _orders(order_rows, customer_of, rates, run_id)
 
     with engine.begin() as conn:
-        replace_rows(conn, customers, customer_rows)
-        replace_rows(conn, customer_sources, link_rows)
-        replace_rows(conn, customer_links, link_evidence)
-        replace_rows(conn, customer_field_lineage, lineage_rows)
+        if incremental:  # only customers that changed (and those gone) are rewritten
+            _replace_customers(conn, affected | gone, customer_rows, link_rows, link_evidence, lineage_rows)
+        else:
+            replace_rows(conn, customers, customer_rows)
+            replace_rows(conn, customer_sources, link_rows)
+            replace_rows(conn, customer_links, link_evidence)
+            replace_rows(conn, customer_field_lineage, lineage_rows)
         replace_rows(conn, orders, core_orders)
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
         append_rows(conn, identity_issues, issue_rows)
@@ -186,8 +204,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "model_id": "M" + hashlib.sha1(f"{run_id}|{now.isoformat()}".encode()).hexdigest()[:16],
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
-    return _stats(nodes, result, members, customer_rows, core_orders, history, previous, incremental, changed,
-                  companies.stats)
+    return _stats(nodes, result, members, multi_source, len(affected | gone), core_orders, history, previous,
+                  incremental, changed, companies.stats, set(customer_of_root.values()))
 
 
 def _facts_for(records: list[dict[str, Any]], by_record: dict[str, list[dict]],
@@ -245,8 +263,33 @@ def _orders(order_rows: list[dict[str, Any]], customer_of: dict[tuple, str], rat
     return out
 
 
-def _stats(nodes, result, members, customer_rows, core_orders, history, previous, incremental, changed,
-           company_stats) -> dict[str, Any]:
+def _stored_customers(conn: sa.Connection) -> dict[str, tuple]:
+    """What an incremental run compares besides records: each customer's consent and company."""
+    c = customers.c
+    return {cid: (status, _naive_utc(at), company) for cid, status, at, company in conn.execute(
+        sa.select(c.customer_id, c.email_consent, c.email_consent_at, c.company_id))}
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """One form for datetimes read back from SQLite (naive UTC) and PostgreSQL (aware)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _replace_customers(conn: sa.Connection, ids_to_replace: set[str], customer_rows: list[dict],
+                       source_rows: list[dict], link_rows: list[dict], lineage_rows: list[dict]) -> None:
+    chosen = sorted(ids_to_replace)
+    for table in (customers, customer_sources, customer_links, customer_field_lineage):
+        for start in range(0, len(chosen), 500):
+            conn.execute(table.delete().where(table.c.customer_id.in_(chosen[start:start + 500])))
+    for table, rows in ((customers, customer_rows), (customer_sources, source_rows), (customer_links, link_rows),
+                        (customer_field_lineage, lineage_rows)):
+        append_rows(conn, table, rows)
+
+
+def _stats(nodes, result, members, multi_source, rewritten, core_orders, history, previous, incremental, changed,
+           company_stats, ids_now) -> dict[str, Any]:
     contact = [i for i, n in enumerate(nodes) if not n.get("guest")]
     contact_roots = {result.clusters.roots[i] for i in contact}
     sizes = [sum(1 for i in idx if not nodes[i].get("guest")) for idx in members.values()]
@@ -257,15 +300,15 @@ def _stats(nodes, result, members, customer_rows, core_orders, history, previous
     for _e, reason in result.clusters.refused:
         refused[reason.split(" (")[0]] += 1
     return {"contact_records": len(contact), "guest_orders": len(nodes) - len(contact),
-            "customers": len(customer_rows), "customers_from_guest_orders_only": len(members) - len(contact_roots),
+            "customers": len(members), "customers_from_guest_orders_only": len(members) - len(contact_roots),
             "duplicates_merged": len(contact) - len(contact_roots),
-            "multi_source_customers": sum(1 for c in customer_rows if c["source_count"] > 1),
+            "multi_source_customers": multi_source, "customers_rewritten": rewritten,
             "largest_cluster": max(sizes, default=0), "links_by_rule": _by_rule(result),
             "pairs_scored": result.pairs_scored, "refused_links": dict(refused),
             "identifiers_taken_out": len(result.guard_report), "mode": "incremental" if incremental else "full",
             "records_rescored": len(changed) if incremental else len(nodes),
             "orders": len(core_orders), "orders_without_customer": sum(1 for o in core_orders if o["customer_id"] is None),
-            "customer_ids_kept": sum(1 for c in customer_rows if c["customer_id"] in set(previous.values())),
+            "customer_ids_kept": len(ids_now & set(previous.values())),
             "id_changes": dict(changes), "companies": company_stats}
 
 
