@@ -9,6 +9,9 @@ python -m bench connectors [--sizes 100000,1000000] [--systems ...]
 python -m bench staging [--rows 100000,1000000] [--sql] [--profile]
     Mapping + normalisation + validation throughput of stage_all, and Great Expectations against
     the same checks in plain pandas (bench/staging.py).
+python -m bench identity [--records 100000,1000000]
+    Identity resolution (resolve) speed and peak memory against plain Splink, and an incremental
+    run after a 1% change (bench/identity.py).
 python -m bench accuracy [--datasets febrl1,febrl2]
     Identity accuracy of `seam resolve` on the FEBRL data (bench/accuracy.py).
 python -m bench [--people N ...]
@@ -41,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.staging import main as staging_main
 
         return staging_main(argv[1:])
+    if argv[:1] == ["identity"]:
+        from bench.identity import main as identity_main
+
+        return identity_main(argv[1:])
     if argv[:1] == ["accuracy"]:
         from bench.accuracy import main as accuracy_main
 

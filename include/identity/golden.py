@@ -35,11 +35,11 @@ def field_rules(config: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
 
 
 def choose(records: list[dict[str, Any]], field: str, rule: str, priority: list[str]) -> dict[str, Any] | None:
-    """The record whose value survives, or None when no record has one."""
-    having = [r for r in records if r.get(field) not in (None, "")]
+    """The record whose value survives, or None when no record has one. `records` come most
+    recent first (ties in record-key order), as golden() passes them."""
+    recent = having = [r for r in records if r.get(field) not in (None, "")]
     if not having:
         return None
-    recent = sorted(having, key=_updated, reverse=True)  # stable: ties keep record-key order
     if rule == "most_recent":
         return recent[0]
     if rule == "source_priority":
@@ -87,8 +87,9 @@ def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]
                                 "record_id": record["record_id"], "rule": rule,
                                 "source_updated_at": record.get("source_updated_at")})
         return values, lineage
+    recent = sorted(records, key=_updated, reverse=True)  # stable: ties keep record-key order
     for field, (rule, priority) in rules.items():
-        winner = choose(records, field, rule, priority)
+        winner = choose(recent, field, rule, priority)
         values[field] = winner[field] if winner else None
         if winner:
             lineage.append({"field": field, "source": winner["source"], "stream": winner["stream"],
