@@ -361,8 +361,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
     timers = Timers()
     for module, attr, label in [
             (resolution, "load_nodes", "read warehouse"), (resolution, "_consent_facts", "read warehouse"),
-            (resolution, "_kept_edges", "read warehouse"), (resolution, "cached_features", "features"),
-            (resolution, "input_digests", "features"),
+            (resolution, "_kept_edges", "read warehouse"), (resolution, "features_of", "features"),
             (resolution, "fingerprints", "fingerprints"), (guards, "apply", "guards"),
             (matching, "deterministic_edges", "rules"), (model, "train", "train"), (model, "predict", "predict"),
             (model, "predict_changed", "predict"), (matching, "model_edges", "model edges"),

@@ -15,14 +15,12 @@ import math
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from include.config import MAPPINGS_DIR, load_yaml
+from include.config import load_yaml
 from include.identity import engine as matching
 from include.identity import golden, ids, overrides
 from include.identity.clustering import Edge
@@ -35,7 +33,6 @@ from include.warehouse.schema import (
     customer_links,
     customer_sources,
     customers,
-    identity_features,
     identity_issues,
     identity_models,
     order_records,
@@ -46,8 +43,6 @@ from include.warehouse.schema import (
 REVENUE_STATUSES = {"completed", "open"}
 INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full scoring run is cheaper
 PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
-INPUT_COLUMNS = ("first_name", "middle_name", "last_name", "email", "phone", "phone_alt", "date_of_birth",
-                 "address_line1", "address_line2", "city", "postcode", "region", "country", "company")
 
 
 def record_key(r: dict[str, Any]) -> str:
@@ -73,43 +68,6 @@ def features_of(nodes: list[dict[str, Any]]) -> pd.DataFrame:
     frame = frame.rename(columns=PERSON_TO_INPUT)
     frame["unique_id"] = [record_key(n) for n in nodes]
     return build(frame)
-
-
-@cache
-def _features_salt() -> str:
-    """Feature definitions in force: a change to the code or the nickname table recomputes all."""
-    from include.identity import features as module
-
-    text = Path(module.__file__).read_text(encoding="utf-8") + (MAPPINGS_DIR / "nicknames.yaml").read_text(encoding="utf-8")
-    return hashlib.sha1(text.encode()).hexdigest()
-
-
-def input_digests(nodes: list[dict[str, Any]]) -> dict[str, str]:
-    salt = _features_salt()
-    return {record_key(n): hashlib.sha1("\x1f".join([salt, *(str(n.get(f)) for f in INPUT_COLUMNS)]).encode())
-            .hexdigest()[:16] for n in nodes}
-
-
-def cached_features(conn: sa.Connection, nodes: list[dict[str, Any]], digests: dict[str, str]
-                    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Features of every record: stored ones where the input is unchanged, computed for the rest.
-    Returns the frame (records in node order) and the cache rows to write for the recomputed."""
-    columns = ["unique_id", *FEATURES]
-    stored: list[dict[str, Any]] = []
-    for key, digest, body in conn.execute(sa.select(identity_features.c.record_key, identity_features.c.input_digest,
-                                                     identity_features.c.features)):
-        if digests.get(key) == digest:
-            stored.append({"unique_id": key, **json.loads(body)})
-    known = {row["unique_id"] for row in stored}
-    fresh = features_of([n for n in nodes if record_key(n) not in known])
-    fresh_values = [fresh[c].tolist() for c in FEATURES]
-    cache_rows = [{"record_key": key, "input_digest": digests[key],
-                   "features": json.dumps(dict(zip(FEATURES, values, strict=True)), default=str)}
-                  for key, *values in zip(fresh["unique_id"].tolist(), *fresh_values, strict=True)]
-    frame = pd.concat([pd.DataFrame.from_records(stored, columns=columns), fresh[columns]], ignore_index=True)
-    order = {key: i for i, key in enumerate(record_key(n) for n in nodes)}
-    frame = frame.iloc[frame["unique_id"].map(order).argsort().to_numpy()].reset_index(drop=True).astype(object)
-    return frame.where(frame.notna(), None), cache_rows
 
 
 def fingerprints(features: pd.DataFrame) -> dict[str, str]:
@@ -167,8 +125,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             previous[f"{s}|{st}|{rid}"] = cid
             old_prints[f"{s}|{st}|{rid}"] = fp
         trained = None if retrain else active_model(conn, digest)
-        digests = input_digests(nodes)
-        features, feature_rows = cached_features(conn, nodes, digests)
+        features = features_of(nodes)
         prints = fingerprints(features)
         changed = {k for k, fp in prints.items() if old_prints.get(k) != fp}
         incremental = trained is not None and bool(old_prints) and len(changed) <= INCREMENTAL_SHARE * max(len(prints), 1)
@@ -238,7 +195,6 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             replace_rows(conn, customer_links, link_evidence)
             replace_rows(conn, customer_field_lineage, lineage_rows)
         replace_rows(conn, orders, core_orders)
-        _store_features(conn, feature_rows, set(digests), run_id)
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
         append_rows(conn, identity_issues, issue_rows)
         company_resolution.write(conn, companies)
@@ -305,17 +261,6 @@ def _orders(order_rows: list[dict[str, Any]], customer_of: dict[tuple, str], rat
                     "currency": o["currency"], "amount_reporting": (amount * rates[o["currency"]]).quantize(Decimal("0.01")),
                     "ordered_at": o["ordered_at"], "counts_as_revenue": o["status"] in REVENUE_STATUSES, "run_id": run_id})
     return out
-
-
-def _store_features(conn: sa.Connection, rows: list[dict[str, Any]], current: set[str], run_id: str) -> None:
-    """Recomputed features replace their cache rows; rows of records that are gone are dropped."""
-    known = set(conn.execute(sa.select(identity_features.c.record_key)).scalars())
-    drop = sorted((known - current) | {r["record_key"] for r in rows} & known)
-    for start in range(0, len(drop), 500):
-        conn.execute(identity_features.delete().where(identity_features.c.record_key.in_(drop[start:start + 500])))
-    for row in rows:
-        row["run_id"] = run_id
-    append_rows(conn, identity_features, rows)
 
 
 def _stored_customers(conn: sa.Connection) -> dict[str, tuple]:

@@ -227,17 +227,6 @@ customer_field_lineage = sa.Table(
     sa.Column("run_id", sa.String(120), nullable=False),
 )
 
-# Each record's match features as last computed, keyed by a digest of its input fields: an
-# incremental run computes features only for records whose digest changed.
-identity_features = sa.Table(
-    "identity_features",
-    metadata,
-    sa.Column("record_key", sa.String(300), primary_key=True),  # source|stream|record_id
-    sa.Column("input_digest", sa.String(16), nullable=False),
-    sa.Column("features", sa.Text, nullable=False),  # JSON: feature column -> value
-    sa.Column("run_id", sa.String(120), nullable=False),
-)
-
 # Trained Fellegi–Sunter models (Splink JSON); the active one is reused until retrained.
 identity_models = sa.Table(
     "identity_models",

@@ -99,13 +99,6 @@ def upgrade() -> None:
     with op.batch_alter_table('identity_issues', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_issues_run_id'), ['run_id'], unique=False)
 
-    op.create_table('identity_features',
-    sa.Column('record_key', sa.String(length=300), nullable=False),
-    sa.Column('input_digest', sa.String(length=16), nullable=False),
-    sa.Column('features', sa.Text(), nullable=False),
-    sa.Column('run_id', sa.String(length=120), nullable=False),
-    sa.PrimaryKeyConstraint('record_key')
-    )
     op.create_table('identity_models',
     sa.Column('model_id', sa.String(length=40), nullable=False),
     sa.Column('config_hash', sa.String(length=40), nullable=False),
@@ -152,7 +145,6 @@ def downgrade() -> None:
         op.alter_column('customer_sources', 'matched_by', type_=sa.String(length=200), existing_nullable=False)
 
     op.drop_table('identity_models')
-    op.drop_table('identity_features')
     with op.batch_alter_table('identity_issues', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identity_issues_run_id'))
 
