@@ -45,6 +45,7 @@ ENTITIES: dict[str, tuple[Field, ...]] = {
         _text("first_name", personal=True), _text("middle_name", personal=True), _text("last_name", personal=True),
         _text("name_key", derived=True), Field("date_of_birth", sa.Date, personal=True),
         _text("company", 300), _text("company_record_id", 80),
+        _text("linked_record_id", 200),  # this person's id in another system (mappings/matching.yaml: cross_references)
         _text("email", 320, personal=True), _text("email_match_key", 320, derived=True),
         _text("phone", 40, personal=True), _text("phone_alt", 40, personal=True),
         *_ADDRESS, _text("customer_type", 40),

@@ -333,3 +333,17 @@ def test_the_model_is_reused_until_retrained(engine, no_overrides, capsys):
         rows = conn.execute(sa.select(identity_models.c.run_id, identity_models.c.active)
                             .order_by(identity_models.c.trained_at)).all()
     assert [active for _run, active in rows] == [False, True] and rows[1][0].startswith("retrain-")
+
+
+def test_a_source_cross_reference_links_records_nothing_else_would(engine, no_overrides):
+    seed_people(engine, [
+        person("woocommerce", "77", "Sasha", "Orlova", "sasha.o@yandex.ru", "+79160000077"),
+        person("legacy_crm", "c-77", "Alexandra", "Orlova", "a.orlova@firm.ru", None, stream="contacts",
+               linked_record_id="77"),
+        person("legacy_crm", "c-78", "Alexandra", "Orlova", "al.orlova@firm.ru", None, stream="contacts",
+               linked_record_id="999"),  # points to a record that does not exist: no link
+    ])
+    stats = resolve(engine, "run-1")
+    groups = sorted(map(sorted, clusters_of(engine).values()))
+    assert ["legacy_crm/c-77", "woocommerce/77"] in groups and ["legacy_crm/c-78"] in groups
+    assert stats["links_by_rule"] == {"rule:crm_shop_customer": 1}

@@ -150,7 +150,7 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     """Which customers a matching config would join or split, before anything is applied."""
     from include.config import load_yaml
     from include.identity import engine as matching
-    from include.identity.resolve import features_of, load_nodes
+    from include.identity.resolve import features_of, load_nodes, references
 
     config = (yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path else load_yaml("matching.yaml"))
     config = config["people"]
@@ -161,6 +161,7 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
             customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
             customer_sources.c.customer_id))}
     result = matching.match(features_of(nodes), config, must_link=manual["must_link"],
+                            references=references(nodes, config),
                             cannot_link=manual["cannot_link"], counts=[0 if n.get("guest") else 1 for n in nodes])
     clusters: dict[int, list[str]] = defaultdict(list)
     for key, root in zip(result.ids, result.clusters.roots, strict=True):

@@ -89,16 +89,20 @@ def model_edges(scored: pd.DataFrame, position: dict[str, int], overrides: dict[
 
 def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any] | None = None,
           must_link: list[tuple[str, str]] = (), cannot_link: list[tuple[str, str]] = (),
-          changed: set[str] | None = None, kept: list[Edge] = (), counts: list[int] | None = None) -> MatchResult:
+          changed: set[str] | None = None, kept: list[Edge] = (), counts: list[int] | None = None,
+          references: list[tuple[str, str, str]] = ()) -> MatchResult:
     """Cluster the records. With `changed` (incremental run, model given) only pairs involving a
     changed record are scored; `kept` carries the model links between unchanged records from the
-    last run (positions resolved by the caller through `ids`)."""
+    last run (positions resolved by the caller through `ids`). `references` are (record, record,
+    rule) source cross-references: links made by an integration, taken like rules."""
     guarded, report = guards.apply(features, config.get("guards") or {})
     ids = guarded["unique_id"].tolist()
     position = {uid: i for i, uid in enumerate(ids)}
     edges = deterministic_edges(guarded, config.get("deterministic") or [])
     edges += [Edge.of(position[a], position[b], RULE_WEIGHT, "must_link", may_join_names=True) for a, b in must_link
               if a in position and b in position]
+    edges += [Edge.of(position[a], position[b], RULE_WEIGHT, f"rule:{name}", may_join_names=True)
+              for a, b, name in references if a in position and b in position]
     available = present(guarded)
     scored_count = 0
     if len(guarded) > 1:

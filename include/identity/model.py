@@ -22,6 +22,7 @@ from include.identity.features import FEATURES
 DUCKDB_THREADS = 2
 PROBABILITY_FLOOR = 0.005  # the smallest m: a disagreement costs at most ~7.6 bits
 U_FLOOR = 1e-7
+PRIOR_BOUNDS = (1e-7, 0.5)
 
 
 class MatchingConfigError(ValueError):
@@ -117,6 +118,10 @@ def train(features: pd.DataFrame, config: dict[str, Any], available: set[str]) -
     rules = [block_on(*cols) for cols in training.get("prior_rules") or [] if set(cols) <= available]
     if rules:
         lk.training.estimate_probability_two_random_records_match(rules, recall=training.get("prior_rules_recall", 0.7))
+        # a handful of records can count no pair (or every pair): keep the prior where weights exist
+        settings_obj = lk._settings_obj  # noqa: SLF001 - Splink's own estimate sets it the same way
+        prior = settings_obj._probability_two_random_records_match  # noqa: SLF001
+        settings_obj._probability_two_random_records_match = min(max(prior, PRIOR_BOUNDS[0]), PRIOR_BOUNDS[1])  # noqa: SLF001
     lk.training.estimate_u_using_random_sampling(max_pairs=float(training.get("u_sample_pairs", 2e6)), seed=1)
     for rule in training.get("em_blocking") or []:
         if set(rule) <= available and len(features) > 1:

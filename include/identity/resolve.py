@@ -94,6 +94,16 @@ def _kept_edges(conn: sa.Connection, unchanged: set[str], position: dict[str, in
     return out
 
 
+def references(nodes: list[dict[str, Any]], config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Pairs a source cross-reference names: (record, the record it points to, rule name)."""
+    out = []
+    for ref in config.get("cross_references") or []:
+        target = ref["points_to"].replace("/", "|")
+        out.extend((record_key(n), f"{target}|{n['linked_record_id']}", ref["name"]) for n in nodes
+                   if n["source"] == ref["source"] and n["stream"] == ref["stream"] and n.get("linked_record_id"))
+    return out
+
+
 def _consent_facts(conn: sa.Connection) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
     """Consent facts by the record they belong to, and by email match key."""
     by_record: dict[str, list[dict]] = defaultdict(list)
@@ -137,7 +147,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         from include.identity import companies as company_resolution
         companies = company_resolution.resolve_companies(conn, run_id, now)
 
-    result = matching.match(features, config, trained, must_link=manual["must_link"],
+    result = matching.match(features, config, trained, must_link=manual["must_link"], references=references(nodes, config),
                             cannot_link=manual["cannot_link"], changed=changed if incremental else None, kept=kept,
                             counts=[0 if n.get("guest") else 1 for n in nodes])
     keys = result.ids

@@ -115,6 +115,9 @@ def upgrade() -> None:
     with op.batch_alter_table('customer_sources', schema=None) as batch_op:
         batch_op.add_column(sa.Column('fingerprint', sa.String(length=16), nullable=True))
 
+    with op.batch_alter_table('person_records', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('linked_record_id', sa.String(length=200), nullable=True))
+
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('middle_name', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('date_of_birth', sa.Date(), nullable=True))
@@ -128,6 +131,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('person_records', schema=None) as batch_op:
+        batch_op.drop_column('linked_record_id')
+
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_company_id'))
         batch_op.drop_column('email_consent_at')
