@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.staging import peak_rss_mb
+from include.warehouse import get_engine
 
 SOURCES = (("woocommerce", "customers"), ("mailchimp", "members"), ("legacy_crm", "contacts"),
            ("quickbooks", "customers"))
@@ -371,7 +372,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
             (resolution, "replace_rows", "write"), (resolution, "append_rows", "write")]:
         timers.wrap(module, attr, label)
     timers.wrap(resolution, "_stats", "stats")
-    engine = sa.create_engine(f"sqlite:///{db}")
+    engine = get_engine(f"sqlite:///{db}")  # the pipeline's engine (WAL, cache size)
     rss_ready = peak_rss_mb()
     start = time.perf_counter()
     stats = resolution.resolve(engine, run_id)
@@ -405,7 +406,7 @@ def child_plain(db: Path, state: Path) -> dict[str, Any]:
 
     config = load_yaml("matching.yaml")["people"]
     threshold = float(config["threshold_match_weight"])
-    engine = sa.create_engine(f"sqlite:///{db}")
+    engine = get_engine(f"sqlite:///{db}")
     rss_ready = peak_rss_mb()
     split: dict[str, float] = {}
     start = mark = time.perf_counter()
