@@ -229,3 +229,17 @@ def test_ids_stay_stable_across_runs(warehouse):
 @pytest.mark.parametrize("bad", ["", "   ", "N/A", "0000000000"])
 def test_unusable_tax_ids_are_ignored(bad):
     assert tax_key(bad, "RU") is None
+
+
+def test_same_name_with_different_websites_is_two_companies_unless_the_tax_id_agrees(warehouse):
+    seed(warehouse, [
+        company("a1", 'ООО "Альфа-Сервис"', domain="alfa-service.ru", country="RU"),
+        company("a2", "Alfa-Servis LLC", domain="alfagroup.ru", country="RU"),
+        company("a3", "Alfa Servis", country="RU"),  # no website: joins by name
+        company("b1", "Бета", domain="beta.ru", tax_id=SBER, country="RU"),
+        company("b2", "Beta Holding", domain="beta-holding.com", tax_id=SBER, country="RU"),
+    ])
+    result = resolve(warehouse)
+    assert company_of(result, "a1") != company_of(result, "a2")
+    assert company_of(result, "a3") in {company_of(result, "a1"), company_of(result, "a2")}
+    assert company_of(result, "b1") == company_of(result, "b2")  # one legal entity, two websites

@@ -103,13 +103,17 @@ def _rkey(r: dict[str, Any]) -> str:
 
 
 class _Union:
-    """Union-find whose components carry at most one tax key: a union joining two different ones is refused."""
+    """Union-find whose components carry at most one tax key: a union joining two different ones is
+    refused. Only a shared tax key joins companies with different websites: two "ООО Альфа" with
+    their own domains are two companies, however alike their names."""
 
-    def __init__(self, taxes: list[str | None]) -> None:
+    def __init__(self, taxes: list[str | None], domains: list[str | None]) -> None:
         self.parent = list(range(len(taxes)))
         self.tax = list(taxes)
+        self.domains = [{d} if d else set() for d in domains]
         self.why: dict[int, str] = {}
         self.refused = 0
+        self.kind = ""  # the evidence of the group being joined
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -118,14 +122,19 @@ class _Union:
         return i
 
     def compatible(self, a: int, b: int) -> bool:
-        ta, tb = self.tax[self.find(a)], self.tax[self.find(b)]
-        return ta is None or tb is None or ta == tb
+        ra, rb = self.find(a), self.find(b)
+        ta, tb = self.tax[ra], self.tax[rb]
+        if ta is not None and tb is not None and ta != tb:
+            return False
+        da, db = self.domains[ra], self.domains[rb]
+        return self.kind == "tax id" or not da or not db or bool(da & db)
 
     def join(self, a: int, b: int, why: str, keys: list[str]) -> None:
         ra, rb = self.find(a), self.find(b)
         lo, hi = min(ra, rb), max(ra, rb)
         self.parent[hi] = lo
         self.tax[lo] = self.tax[lo] or self.tax[hi]
+        self.domains[lo] |= self.domains[hi]
         self.why.setdefault(a, f"{why} with {keys[b]}"[:200])
         self.why.setdefault(b, f"{why} with {keys[a]}"[:200])
 
@@ -157,7 +166,7 @@ def resolve_companies(conn: sa.Connection, run_id: str, now: datetime) -> Compan
 
     keys = [_rkey(r) for r in recs]
     taxes = [tax_key(r["tax_id"], r["country"]) for r in recs]
-    union = _Union(taxes)
+    union = _Union(taxes, [_domain(r["domain"]) for r in recs])
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, r in enumerate(recs):
         if taxes[i]:
@@ -169,6 +178,7 @@ def resolve_companies(conn: sa.Connection, run_id: str, now: datetime) -> Compan
     for kind in ("tax id", "domain", "name key"):  # strongest evidence first, so it wins a conflict
         for (k, value), members in sorted(groups.items()):
             if k == kind and len(members) > 1:
+                union.kind = kind
                 union.join_group(members, f"{kind} {value}", keys)
 
     members: dict[int, list[int]] = defaultdict(list)
