@@ -31,13 +31,6 @@ class MatchResult:
     guard_report: list[dict[str, Any]]
     pairs_scored: int
 
-    def cluster_of(self) -> dict[str, int]:
-        return dict(zip(self.ids, self.clusters.roots, strict=True))
-
-    def oversized(self, max_size: int) -> list[dict[str, Any]]:
-        return [{"left": self.ids[e.left], "right": self.ids[e.right], "weight": e.weight, "rule": e.rule}
-                for e, reason in self.clusters.refused if reason.startswith("cluster would exceed")][:100]
-
 
 def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> list[Edge]:
     """Records sharing an identifier (after the guards): each holder is linked to the first earlier

@@ -8,7 +8,7 @@ canonical fields), so both match with the same keys. Keys are computed once per 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 
 import pandas as pd
@@ -138,7 +138,3 @@ def build(records: pd.DataFrame, id_column: str = "unique_id") -> pd.DataFrame:
 def present(features: pd.DataFrame) -> set[str]:
     """Feature columns that hold at least one value (comparisons over empty columns are dropped)."""
     return {c for c in FEATURES if features[c].notna().any()}
-
-
-def blank(values: Iterable[object]) -> bool:
-    return all(v is None or v == "" for v in values)
