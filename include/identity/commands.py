@@ -150,17 +150,18 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     """Which customers a matching config would join or split, before anything is applied."""
     from include.config import load_yaml
     from include.identity import engine as matching
-    from include.identity.resolve import features_of, load_nodes, references
+    from include.identity.resolve import active_model, config_hash, features_of, load_nodes, references
 
     config = (yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path else load_yaml("matching.yaml"))
     config = config["people"]
     manual = overrides.load()
     with engine.connect() as conn:
         nodes = load_nodes(conn)
+        trained = active_model(conn, config_hash(config))  # same comparisons: the same weights, no EM noise
         current = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
             customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
             customer_sources.c.customer_id))}
-    result = matching.match(features_of(nodes), config, must_link=manual["must_link"],
+    result = matching.match(features_of(nodes), config, trained, must_link=manual["must_link"],
                             references=references(nodes, config),
                             cannot_link=manual["cannot_link"], counts=[0 if n.get("guest") else 1 for n in nodes])
     clusters: dict[int, list[str]] = defaultdict(list)
@@ -177,7 +178,9 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     splits = sorted(old for old, roots in now_in.items() if len(roots) > 1)
     changed = {c for group in joins for c in group} | set(splits)
     new_records = sum(1 for k in result.ids if k not in current)
-    print(f"Simulated {len(result.ids)} records with {config_path or 'mappings/matching.yaml'} (nothing written)")
+    model_note = "the saved model" if trained else "a model trained now on these records"
+    print(f"Simulated {len(result.ids)} records with {config_path or 'mappings/matching.yaml'} and {model_note} "
+          "(nothing written)")
     print(table(["measure", "value"], [
         ("customers now", len(set(current.values()))), ("customers with this config", len(clusters)),
         ("joins (current customers that would merge)", len(joins)), ("splits (current customers that would split)",

@@ -50,7 +50,10 @@ def record_key(r: dict[str, Any]) -> str:
 
 
 def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    """Digest of what a trained model depends on: its comparisons and how it is trained (a new
+    threshold, rule or guard reuses the model)."""
+    trained_on = {k: config.get(k) for k in ("comparisons", "training")}
+    return hashlib.sha1(json.dumps(trained_on, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
