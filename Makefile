@@ -26,6 +26,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench pipeline
 	$(BIN)/python -m bench connectors --sizes 100000,1000000
 	$(BIN)/python -m bench staging --rows 1000000
+	$(BIN)/python -m bench accuracy
+	$(BIN)/python -m bench identity --records 100000,1000000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
