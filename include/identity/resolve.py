@@ -43,6 +43,8 @@ from include.warehouse.schema import (
 REVENUE_STATUSES = {"completed", "open"}
 INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full scoring run is cheaper
 PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
+MATCH_INPUTS = ("first_name", "middle_name", "last_name", "email", "phone", "phone_alt", "date_of_birth",
+                "address_line1", "address_line2", "city", "postcode", "region", "country", "company")
 
 
 def record_key(r: dict[str, Any]) -> str:
@@ -67,10 +69,11 @@ def load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
 
 
 def features_of(nodes: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(nodes) if nodes else pd.DataFrame(columns=["source", "stream", "record_id"])
-    frame = frame.rename(columns=PERSON_TO_INPUT)
-    frame["unique_id"] = [record_key(n) for n in nodes]
-    return build(frame)
+    """Match features of the records: only the input fields go into the frame, column by column
+    (a frame of every column from a million dicts costs more than the features themselves)."""
+    columns = {PERSON_TO_INPUT.get(c, c): [n.get(c) for n in nodes] for c in MATCH_INPUTS}
+    columns["unique_id"] = [record_key(n) for n in nodes]
+    return build(pd.DataFrame(columns))
 
 
 def fingerprints(features: pd.DataFrame) -> dict[str, str]:
