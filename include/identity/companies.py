@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from include import normalise
+from include.identity import ids
 from include.warehouse import replace_rows
 from include.warehouse.schema import companies, company_records, company_sources, person_records
 
@@ -320,31 +321,17 @@ def new_company_id(record_key: str) -> str:
 
 
 def assign_ids(entries: list[dict[str, Any]], previous: dict[str, str]) -> list[str]:
-    """Each previous id to the company holding most of its records (ties: smaller id); the rest new.
+    """Company ids by the customer-id rule (ids.assign): each previous id to the company holding most
+    of its records, ties to the company with the smaller record key; the rest new.
 
     A company "holds" its own rows and the people linked to it, so a company first named only by
-    people keeps its id when an account record for it arrives. A new id is never one used before.
+    people keeps its id when an account record for it arrives. A new id comes from its smallest row.
     """
-    claims = []
-    for n, e in enumerate(entries):
-        held = [k for k, _r, _w in e["rows"]] + ["|".join(p) for p in e["people"]]
-        for old_id, count in Counter(previous[k] for k in set(held) if k in previous).items():
-            claims.append((-count, old_id, min(k for k, _r, _w in e["rows"]), n))
-    ids: dict[int, str] = {}
-    taken: set[str] = set()
-    for _count, old_id, _key, n in sorted(claims):
-        if n not in ids and old_id not in taken:
-            ids[n] = old_id
-            taken.add(old_id)
-    used = set(previous.values()) | set(ids.values())
-    for n, e in enumerate(entries):
-        if n not in ids:
-            candidate = new_company_id(min(k for k, _r, _w in e["rows"]))
-            while candidate in used:
-                candidate = new_company_id(candidate)
-            ids[n] = candidate
-            used.add(candidate)
-    return [ids[n] for n in range(len(entries))]
+    seeds = {n: min(k for k, _r, _w in e["rows"]) for n, e in enumerate(entries)}
+    members = {n: list(dict.fromkeys([k for k, _r, _w in entries[n]["rows"]] + ["|".join(p) for p in entries[n]["people"]]))
+               for n in sorted(seeds, key=seeds.get)}
+    assigned, _history = ids.assign(members, previous, new_company_id, seeds)
+    return [assigned[n] for n in range(len(entries))]
 
 
 def write(conn: sa.Connection, resolution: CompanyResolution) -> None:

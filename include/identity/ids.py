@@ -18,9 +18,13 @@ def new_customer_id(record_key: str) -> str:
     return "C" + hashlib.sha1(record_key.encode()).hexdigest()[:12].upper()
 
 
-def assign(members: dict[int, list[str]], previous: dict[str, str],
-           make_id: Any = new_customer_id) -> tuple[dict[int, str], list[dict[str, Any]]]:
-    """Id per cluster (keyed by root) and history rows (old id, new id, change, reason, records)."""
+def assign(members: dict[int, list[str]], previous: dict[str, str], make_id: Any = new_customer_id,
+           seeds: dict[int, str] | None = None) -> tuple[dict[int, str], list[dict[str, Any]]]:
+    """Id per cluster (keyed by root) and history rows (old id, new id, change, reason, records).
+
+    Equal claims on one old id go to the cluster met first in `members`. A new id is derived from
+    `seeds[root]` when given, else from the cluster's smallest key.
+    """
     claims: list[tuple[int, str, int]] = []
     holding: dict[str, Counter[int]] = defaultdict(Counter)
     for root, keys in members.items():
@@ -40,7 +44,7 @@ def assign(members: dict[int, list[str]], previous: dict[str, str],
     for root, keys in members.items():
         if root in ids:
             continue
-        candidate = make_id(min(keys))
+        candidate = make_id(seeds[root] if seeds else min(keys))
         while candidate in used:  # an old id (kept elsewhere or retired) is never handed out again
             candidate = make_id(candidate)
         ids[root] = candidate
