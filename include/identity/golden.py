@@ -18,9 +18,14 @@ class SurvivorshipError(ValueError):
     """mappings/survivorship.yaml names an unknown rule."""
 
 
-def _updated(record: dict[str, Any]) -> datetime:
-    value = record.get("source_updated_at") or EPOCH
+def _aware(value: datetime | None) -> datetime:
+    """A comparable moment: missing is the epoch, naive (SQLite) is UTC."""
+    value = value or EPOCH
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _updated(record: dict[str, Any]) -> datetime:
+    return _aware(record.get("source_updated_at"))
 
 
 def field_rules(config: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
@@ -69,8 +74,7 @@ def consent(facts: list[dict[str, Any]], config: dict[str, Any]) -> tuple[str, d
 
 
 def _when(fact: dict[str, Any]) -> datetime:
-    value = fact.get("recorded_at") or EPOCH
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _aware(fact.get("recorded_at"))
 
 
 def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
