@@ -347,3 +347,46 @@ def test_a_source_cross_reference_links_records_nothing_else_would(engine, no_ov
     groups = sorted(map(sorted, clusters_of(engine).values()))
     assert ["legacy_crm/c-77", "woocommerce/77"] in groups and ["legacy_crm/c-78"] in groups
     assert stats["links_by_rule"] == {"rule:crm_shop_customer": 1}
+
+
+CROWD = [person("woocommerce", f"w{i}", first, last, f"{first.lower()}.{last.lower()}@example.org", f"+7916555{i:04d}")
+         for i, (first, last) in enumerate((f, s) for f in ("Oleg", "Irina", "Pavel", "Daria", "Semyon")
+                                           for s in ("Orlov", "Belov", "Zaitsev", "Volkov", "Sokolov", "Lebedev"))]
+
+
+def test_an_incremental_run_reclusters_only_what_changes_reach_and_agrees_with_a_full_run(engine, no_overrides):
+    seed_people(engine, BASE + CROWD)
+    resolve(engine, "run-1")
+    oleg = next(r for r in CROWD if r["first_name"] == "Oleg" and r["last_name"] == "Orlov")
+    irina = next(r for r in CROWD if r["first_name"] == "Irina" and r["last_name"] == "Belov")
+    with engine.begin() as conn:
+        # a new record with Anna's phone; Oleg moved (a field no match reads); Irina unsubscribed
+        # in Mailchimp (a consent fact, her records unchanged)
+        append_rows(conn, person_records, [complete(person("quickbooks", "9", "Anya", "Smirnova", None, "+79161234567"))])
+        conn.execute(person_records.update().where(person_records.c.record_id == oleg["record_id"])
+                     .values(region="Tverskaya oblast"))
+        append_rows(conn, consents, [{"source": "mailchimp", "stream": "unsubscribes", "record_id": "u-9",
+                                      "email": irina["email"], "email_match_key": irina["email_match_key"],
+                                      "channel": "email", "status": "unsubscribed", "explicit": True,
+                                      "recorded_at": T0 + timedelta(days=40), "run_id": "stage-2"}])
+    stats = resolve(engine, "run-2")
+    assert stats["mode"] == "incremental" and stats["records_rescored"] == 1
+    # Anna's customer (3 records + the new one), Oleg's and Irina's: nothing else was clustered again
+    assert stats["records_reclustered"] == 6
+    assert stats["customers_rewritten"] == 3
+    incremental = clusters_of(engine)
+    with engine.connect() as conn:
+        by_record = dict(conn.execute(sa.select(customer_sources.c.record_id, customer_sources.c.customer_id)).all())
+        region = conn.execute(sa.select(customers.c.region).where(
+            customers.c.customer_id == by_record[oleg["record_id"]])).scalar()
+        can_email = conn.execute(sa.select(customers.c.can_email, customers.c.email_consent).where(
+            customers.c.customer_id == by_record[irina["record_id"]])).one()
+    assert region == "Tverskaya oblast"
+    assert tuple(can_email) == (False, "unsubscribed")
+    assert by_record["9"] == by_record["1"]
+    # forgetting every fingerprint forces a full clustering with the same model: the same customers
+    with engine.begin() as conn:
+        conn.execute(customer_sources.update().values(fingerprint=None))
+    stats = resolve(engine, "run-3")
+    assert stats["mode"] == "full" and stats["records_reclustered"] == len(BASE + CROWD) + 1
+    assert clusters_of(engine) == incremental

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -24,12 +24,65 @@ WEIGHT_PREFIX = "mw_"  # Splink: the match weight each comparison contributed
 
 
 @dataclass
+class Scope:
+    """What an incremental run may re-cluster: the customers a change can reach. The rest keep the
+    last run's clusters as they are, without being looked at again."""
+    previous: dict[str, str]  # record key -> the customer id the last run gave it
+    touched: set[str]  # records new or changed in any way (match features, other fields, consent)
+    stale_customers: set[str]  # last run's customers that lost a record (deleted at the source)
+
+
+@dataclass
 class MatchResult:
     ids: list[str]
     clusters: Clusters
     model: dict[str, Any] | None
     guard_report: list[dict[str, Any]]
     pairs_scored: int
+    reclustered: set[int] | None = None  # positions clustered this run (None: every record)
+
+
+IDENTIFIER_SPACES = {"email_key": "email", "phone": "phone", "phone_alt": "phone", "national_id": "national_id"}
+
+
+def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge]) -> set[int]:
+    """Positions whose clusters a change can alter: the touched records, every record sharing an
+    identifier with one (before the guards, so a value that becomes shared is seen), the whole
+    last-run customer of each, and, transitively, whatever a link (taken or refused) reaches."""
+    ids = features["unique_id"].tolist()
+    is_touched = features["unique_id"].isin(scope.touched).to_numpy()
+    values: dict[str, set] = defaultdict(set)
+    for column, space in IDENTIFIER_SPACES.items():
+        if column in features:
+            values[space].update(v for v in features.loc[is_touched, column].tolist() if v is not None and v == v)
+    hit = is_touched.copy()
+    for column, space in IDENTIFIER_SPACES.items():
+        if column in features and values[space]:
+            hit |= features[column].isin(values[space]).to_numpy()
+    positions_of: dict[str, list[int]] = defaultdict(list)
+    for pos, key in enumerate(ids):
+        customer = scope.previous.get(key)
+        if customer is not None:
+            positions_of[customer].append(pos)
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for e in edges:
+        neighbours[e.left].append(e.right)
+        neighbours[e.right].append(e.left)
+    inside: set[int] = set()
+    queue = [int(p) for p in hit.nonzero()[0]]
+    queue += [p for customer in scope.stale_customers for p in positions_of.get(customer, ())]
+    seen_customers: set[str] = set()
+    while queue:
+        pos = queue.pop()
+        if pos in inside:
+            continue
+        inside.add(pos)
+        customer = scope.previous.get(ids[pos])
+        if customer is not None and customer not in seen_customers:
+            seen_customers.add(customer)
+            queue.extend(positions_of[customer])
+        queue.extend(n for n in neighbours.get(pos, ()) if n not in inside)
+    return inside
 
 
 def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> list[Edge]:
@@ -83,11 +136,13 @@ def model_edges(scored: pd.DataFrame, position: dict[str, int], overrides: dict[
 def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any] | None = None,
           must_link: list[tuple[str, str]] = (), cannot_link: list[tuple[str, str]] = (),
           changed: set[str] | None = None, kept: list[Edge] = (), counts: list[int] | None = None,
-          references: list[tuple[str, str, str]] = ()) -> MatchResult:
+          references: list[tuple[str, str, str]] = (), scope: Scope | None = None) -> MatchResult:
     """Cluster the records. With `changed` (incremental run, model given) only pairs involving a
     changed record are scored; `kept` carries the model links between unchanged records from the
-    last run (positions resolved by the caller through `ids`). `references` are (record, record,
-    rule) source cross-references: links made by an integration, taken like rules."""
+    last run (positions resolved by the caller through `ids`). With `scope` as well, only the
+    customers a change can reach are clustered again (`reach`); every other record keeps its last
+    cluster. `references` are (record, record, rule) source cross-references: links made by an
+    integration, taken like rules."""
     guarded, report = guards.apply(features, config.get("guards") or {})
     ids = guarded["unique_id"].tolist()
     position = {uid: i for i, uid in enumerate(ids)}
@@ -114,5 +169,16 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
     names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
     max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
-    return MatchResult(ids, cluster(len(ids), edges, names, forbidden, max_size, counts), trained, report,
-                       scored_count)
+    inside = None
+    if scope is not None and changed is not None:
+        forbidden_edges = [Edge.of(a, b, 0.0, "cannot_link") for a, b in forbidden]
+        overridden = {key for pair in (*must_link, *cannot_link) for key in pair}  # applied on every run
+        inside = reach(features, replace(scope, touched=scope.touched | overridden), edges + forbidden_edges)
+        edges = [e for e in edges if e.left in inside and e.right in inside]
+    clusters = cluster(len(ids), edges, names, forbidden, max_size, counts)
+    if inside is not None:  # the rest keep the last run's clusters: one root per last customer
+        first: dict[str, int] = {}
+        for pos, key in enumerate(ids):
+            if pos not in inside:
+                clusters.roots[pos] = first.setdefault(scope.previous[key], pos)
+    return MatchResult(ids, clusters, trained, report, scored_count, inside)

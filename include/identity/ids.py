@@ -19,11 +19,12 @@ def new_customer_id(record_key: str) -> str:
 
 
 def assign(members: dict[int, list[str]], previous: dict[str, str], make_id: Any = new_customer_id,
-           seeds: dict[int, str] | None = None) -> tuple[dict[int, str], list[dict[str, Any]]]:
+           seeds: dict[int, str] | None = None, reserved: set[str] = frozenset()) -> tuple[dict[int, str], list[dict[str, Any]]]:
     """Id per cluster (keyed by root) and history rows (old id, new id, change, reason, records).
 
     Equal claims on one old id go to the cluster met first in `members`. A new id is derived from
-    `seeds[root]` when given, else from the cluster's smallest key.
+    `seeds[root]` when given, else from the cluster's smallest key. `reserved`: ids held elsewhere
+    (customers an incremental run leaves alone), never handed out.
     """
     claims: list[tuple[int, str, int]] = []
     holding: dict[str, Counter[int]] = defaultdict(Counter)
@@ -40,7 +41,7 @@ def assign(members: dict[int, list[str]], previous: dict[str, str], make_id: Any
             taken.add(old_id)
     history: list[dict[str, Any]] = []
     fresh: set[str] = set()
-    used = set(previous.values()) | taken
+    used = set(previous.values()) | taken | reserved
     for root, keys in members.items():
         if root in ids:
             continue

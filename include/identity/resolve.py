@@ -76,11 +76,36 @@ def features_of(nodes: list[dict[str, Any]]) -> pd.DataFrame:
     return build(pd.DataFrame(columns))
 
 
-def fingerprints(features: pd.DataFrame) -> dict[str, str]:
-    """A digest of each record's match features: a record whose digest changed is re-scored."""
+def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_record: dict[str, list[dict]],
+                 facts_by_email: dict[str, list[dict]], settings: str = "") -> dict[str, str]:
+    """Two digests per record, 8 hex digits each: its match features and the matching `settings`
+    (changed: re-scored; a new setting changes every record, so it is applied by a full run), then
+    everything else its customer is built from, its other fields and its consent facts (changed:
+    the customer is rebuilt)."""
     columns = [features[c].tolist() for c in FEATURES if c in features]
-    return {uid: hashlib.sha1("\x1f".join(map(str, row)).encode()).hexdigest()[:16]
-            for uid, *row in zip(features["unique_id"].tolist(), *columns, strict=True)}
+    out = {}
+    for node, uid, *row in zip(nodes, features["unique_id"].tolist(), *columns, strict=True):
+        facts = facts_by_record.get(uid, []) + facts_by_email.get(node.get("email_match_key") or "", [])
+        rest = str([v for k, v in node.items() if k != "run_id"])  # run_id changes with every staging run
+        if facts:
+            rest += str(sorted(str([f["source"], f["stream"], f["record_id"], f["status"], f["recorded_at"],
+                                    f["explicit"]]) for f in facts))
+        out[uid] = (hashlib.sha1("\x1f".join([settings, *map(str, row)]).encode()).hexdigest()[:8]
+                    + hashlib.sha1(rest.encode()).hexdigest()[:8])
+    return out
+
+
+def _companies_changed(nodes: list[dict[str, Any]], previous: dict[str, str], stored: dict[str, tuple],
+                       company_of_person: dict[tuple, str]) -> set[str]:
+    """Last run's customers whose company (their first record's that has one) is no longer the stored one."""
+    now: dict[str, str] = {}
+    for node in nodes:
+        customer = previous.get(record_key(node))
+        if customer is not None and customer not in now:
+            company = company_of_person.get((node["source"], node["stream"], node["record_id"]))
+            if company:
+                now[customer] = company
+    return {cid for cid, (_status, _at, company) in stored.items() if now.get(cid) != company}
 
 
 def active_model(conn: sa.Connection, digest: str) -> dict[str, Any] | None:
@@ -142,25 +167,40 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             old_prints[f"{s}|{st}|{rid}"] = fp
         trained = None if retrain else active_model(conn, digest)
         features = features_of(nodes)
-        prints = fingerprints(features)
-        changed = {k for k, fp in prints.items() if old_prints.get(k) != fp}
-        incremental = trained is not None and bool(old_prints) and len(changed) <= INCREMENTAL_SHARE * max(len(prints), 1)
+        facts_by_record, facts_by_email = _consent_facts(conn)
+        prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
+                              hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
+        changed = {k for k, fp in prints.items() if (old_prints.get(k) or "")[:8] != fp[:8]}  # re-scored
+        touched = {k for k, fp in prints.items() if old_prints.get(k) != fp}  # their customers rebuilt
+        incremental = trained is not None and bool(old_prints) and len(touched) <= INCREMENTAL_SHARE * max(len(prints), 1)
         position = {uid: i for i, uid in enumerate(features["unique_id"])}
         kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
-        facts_by_record, facts_by_email = _consent_facts(conn)
         stored = _stored_customers(conn) if incremental else {}
         order_rows = [dict(r) for r in conn.execute(sa.select(order_records)).mappings()]
         from include.identity import companies as company_resolution
         companies = company_resolution.resolve_companies(conn, run_id, now)
 
+    scope = None
+    if incremental:  # re-cluster only what a change reaches; every other customer stays as stored
+        rebuild = {previous[k] for k in set(previous) - set(prints)}  # lost a record
+        rebuild |= _companies_changed(nodes, previous, stored, companies.company_of_person)
+        scope = matching.Scope(previous, touched, rebuild)
     result = matching.match(features, config, trained, must_link=manual["must_link"], references=references(nodes, config),
                             cannot_link=manual["cannot_link"], changed=changed if incremental else None, kept=kept,
-                            counts=[0 if n.get("guest") else 1 for n in nodes])
+                            counts=[0 if n.get("guest") else 1 for n in nodes], scope=scope)
     keys = result.ids
     members: dict[int, list[int]] = defaultdict(list)
     for i, root in enumerate(result.clusters.roots):
         members[root].append(i)
-    customer_of_root, history = ids.assign({root: [keys[i] for i in idx] for root, idx in members.items()}, previous)
+    inside = result.reclustered
+    if inside is None:
+        customer_of_root, history = ids.assign({root: [keys[i] for i in idx] for root, idx in members.items()}, previous)
+    else:
+        redone = {previous[keys[i]] for i in inside if keys[i] in previous} | scope.stale_customers
+        customer_of_root, history = ids.assign(
+            {root: [keys[i] for i in idx] for root, idx in members.items() if root in inside},
+            {k: c for k, c in previous.items() if c in redone}, reserved=set(previous.values()))
+        customer_of_root.update({root: previous[keys[root]] for root in members if root not in inside})
 
     evidence = _first_links(result)
     members_before: dict[str, set[str]] = defaultdict(set)
@@ -171,6 +211,9 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     multi_source = 0
     affected: set[str] = set()  # customers whose rows are (re)written; every one on a full run
     for root, idx in members.items():
+        if inside is not None and root not in inside:  # not reached by any change: as stored
+            multi_source += len({nodes[i]["source"] for i in idx}) > 1
+            continue
         records = [nodes[i] for i in idx]
         customer_id = customer_of_root[root]
         facts = _facts_for(records, facts_by_record, facts_by_email)
@@ -181,7 +224,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         multi_source += len(sources) > 1
         if incremental:  # a customer whose records, membership, consent and company are as stored stays as is
             members_now = {keys[i] for i in idx}
-            if not members_now & changed and members_now == members_before.get(customer_id) and \
+            if not members_now & touched and members_now == members_before.get(customer_id) and \
                     stored.get(customer_id) == (status, _naive_utc(consent_at), company_id):
                 continue
         affected.add(customer_id)
@@ -323,6 +366,7 @@ def _stats(nodes, result, members, multi_source, rewritten, core_orders, history
             "pairs_scored": result.pairs_scored, "refused_links": dict(refused),
             "identifiers_taken_out": len(result.guard_report), "mode": "incremental" if incremental else "full",
             "records_rescored": len(changed) if incremental else len(nodes),
+            "records_reclustered": len(nodes) if result.reclustered is None else len(result.reclustered),
             "orders": len(core_orders), "orders_without_customer": sum(1 for o in core_orders if o["customer_id"] is None),
             "customer_ids_kept": len(ids_now & set(previous.values())),
             "id_changes": dict(changes), "companies": company_stats}
