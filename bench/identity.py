@@ -388,6 +388,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
         truth = pickle.load(fh)["truth"]  # noqa: S301 - our own file
     return {"seconds": round(wall, 2), "peak_rss_mb": round(peak, 1), "rss_ready_mb": round(rss_ready, 1),
             "split_s": split, "mode": stats["mode"], "records_rescored": stats["records_rescored"],
+            "records_reclustered": stats.get("records_reclustered"),
             "pairs_scored": stats["pairs_scored"], "customers": stats["customers"],
             "links_by_rule": stats["links_by_rule"], "refused_links": stats["refused_links"],
             "identifiers_taken_out": stats["identifiers_taken_out"], "largest_cluster": stats["largest_cluster"],
