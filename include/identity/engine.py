@@ -29,7 +29,7 @@ class Scope:
     last run's clusters as they are, without being looked at again."""
     previous: dict[str, str]  # record key -> the customer id the last run gave it
     touched: set[str]  # records new or changed in any way (match features, other fields, consent)
-    stale_customers: set[str]  # last run's customers that lost a record (deleted at the source)
+    stale_customers: set[str]  # last run's customers to rebuild: one lost a record, or its company changed
 
 
 @dataclass
@@ -42,9 +42,6 @@ class MatchResult:
     reclustered: set[int] | None = None  # positions clustered this run (None: every record)
 
 
-IDENTIFIER_SPACES = {"email_key": "email", "phone": "phone", "phone_alt": "phone", "national_id": "national_id"}
-
-
 def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge]) -> set[int]:
     """Positions whose clusters a change can alter: the touched records, every record sharing an
     identifier with one (before the guards, so a value that becomes shared is seen), the whole
@@ -52,11 +49,11 @@ def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge]) -> set[int]:
     ids = features["unique_id"].tolist()
     is_touched = features["unique_id"].isin(scope.touched).to_numpy()
     values: dict[str, set] = defaultdict(set)
-    for column, space in IDENTIFIER_SPACES.items():
+    for column, space in guards.IDENTIFIER_SPACES.items():
         if column in features:
             values[space].update(v for v in features.loc[is_touched, column].tolist() if v is not None and v == v)
     hit = is_touched.copy()
-    for column, space in IDENTIFIER_SPACES.items():
+    for column, space in guards.IDENTIFIER_SPACES.items():
         if column in features and values[space]:
             hit |= features[column].isin(values[space]).to_numpy()
     positions_of: dict[str, list[int]] = defaultdict(list)

@@ -18,7 +18,9 @@ import pandas as pd
 
 from include.identity.features import first_names
 
-IDENTIFIER_COLUMNS = ("email_key", "phone", "phone_alt", "national_id")
+# Identifier columns and the value space each belongs to: phone and phone_alt are one space (a
+# landline may be one record's phone and another's second number).
+IDENTIFIER_SPACES = {"email_key": "email_key", "phone": "phone", "phone_alt": "phone", "national_id": "national_id"}
 NAME_SIMILARITY = 0.88  # Jaro-Winkler above which two given names are taken as one (typos)
 
 
@@ -74,12 +76,10 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
         features.loc[hit, column] = None
     limits = guards.get("max_people_per_identifier", 2)
     limits = limits if isinstance(limits, dict) else {"default": limits}
-    # phone and phone_alt are one identifier space: a landline may be one record's phone, another's alt
     holders: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for column in IDENTIFIER_COLUMNS:
+    for column, space in IDENTIFIER_SPACES.items():
         if column not in features:
             continue
-        space = "phone" if column.startswith("phone") else column
         for pos, value in enumerate(features[column].tolist()):
             if value is not None and value == value:
                 holders[(space, value)].append(pos)
@@ -93,8 +93,7 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
             shared[space].add(value)
             report.append({"column": space, "value": value, "records": len(positions),
                            "reason": f"shared by {people} people"})
-    for column in IDENTIFIER_COLUMNS:
-        space = "phone" if column.startswith("phone") else column
+    for column, space in IDENTIFIER_SPACES.items():
         if column in features and shared[space]:
             features.loc[features[column].isin(shared[space]), column] = None
     if "email_key" in features:  # the local part of a nulled address is no evidence either
