@@ -13,6 +13,7 @@ most of its records, and a company that inherits none gets "K" + a hash of its s
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 
 from include import normalise
 from include.identity import ids
-from include.warehouse import replace_rows
+from include.warehouse import fetch_dicts, replace_rows
 from include.warehouse.schema import companies, company_records, company_sources, person_records
 
 # Domains anyone can get an address at: sharing one says nothing about a shared employer.
@@ -90,6 +91,7 @@ def tax_key(value: object, country: str | None) -> str | None:
     return f"{country or '?'}:{compact}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _domain(value: object) -> str | None:
     """Host of a website or e-mail address, or None when there is none or anyone can have it."""
     with contextlib.suppress(ValueError):
@@ -154,13 +156,16 @@ class _Union:
             reps.append(i)
 
 
-def resolve_companies(conn: sa.Connection, run_id: str, now: datetime) -> CompanyResolution:
-    """Resolve company records and person mentions into companies (nothing is written: see `write`)."""
-    recs = sorted((dict(r) for r in conn.execute(sa.select(company_records)).mappings()), key=_rkey)
-    people = sorted((dict(r) for r in conn.execute(sa.select(
-        person_records.c.source, person_records.c.stream, person_records.c.record_id, person_records.c.company,
-        person_records.c.company_record_id, person_records.c.email, person_records.c.country)).mappings()),
-        key=_rkey)
+def resolve_companies(conn: sa.Connection, run_id: str, now: datetime,
+                      people: list[dict[str, Any]] | None = None) -> CompanyResolution:
+    """Resolve company records and person mentions into companies (nothing is written: see `write`).
+    `people`: the person records, when the caller has read them already."""
+    recs = sorted(fetch_dicts(conn, sa.select(company_records)), key=_rkey)
+    if people is None:
+        p = person_records.c
+        people = fetch_dicts(conn, sa.select(p.source, p.stream, p.record_id, p.company, p.company_record_id,
+                                             p.email, p.country))
+    people = sorted(people, key=_rkey)
     previous = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
         company_sources.c.source, company_sources.c.stream, company_sources.c.record_id,
         company_sources.c.company_id))}
@@ -289,7 +294,7 @@ def _by_name(candidates: set[tuple[int, str | None]], country: str | None) -> se
 
 
 def _by_domain(by_domain: dict[str, set[int]], email: str | None) -> int | None:
-    host = _domain(email) if email and "@" in email else None
+    host = _domain("@" + email.rpartition("@")[2]) if email and "@" in email else None  # cached per host
     roots = by_domain.get(host or "", set())
     return next(iter(roots)) if len(roots) == 1 else None
 

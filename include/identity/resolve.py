@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +26,7 @@ from include.identity import engine as matching
 from include.identity import golden, ids, overrides
 from include.identity.clustering import Edge
 from include.identity.features import FEATURES, build
-from include.warehouse import append_rows, replace_rows
+from include.warehouse import append_rows, fetch_dicts, replace_rows
 from include.warehouse.schema import (
     consents,
     customer_field_lineage,
@@ -60,10 +61,9 @@ def config_hash(config: dict[str, Any]) -> str:
 
 def load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
     """Person records, plus guest orders (no customer record) as records of their own."""
-    nodes = [dict(r) for r in conn.execute(sa.select(person_records)).mappings()]
+    nodes = fetch_dicts(conn, sa.select(person_records))
     guests = sa.select(order_records).where(order_records.c.contact_record_id.is_(None))
-    for r in conn.execute(guests).mappings():
-        nodes.append({**dict(r), "email_consent": "unknown", "guest": True})
+    nodes += [{**r, "email_consent": "unknown", "guest": True} for r in fetch_dicts(conn, guests)]
     nodes.sort(key=record_key)
     return nodes
 
@@ -84,9 +84,13 @@ def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_r
     the customer is rebuilt)."""
     columns = [features[c].tolist() for c in FEATURES if c in features]
     out = {}
+    others: dict[tuple[str, ...], operator.itemgetter] = {}  # one getter per record layout
     for node, uid, *row in zip(nodes, features["unique_id"].tolist(), *columns, strict=True):
         facts = facts_by_record.get(uid, []) + facts_by_email.get(node.get("email_match_key") or "", [])
-        rest = str([v for k, v in node.items() if k != "run_id"])  # run_id changes with every staging run
+        layout = tuple(node)
+        if layout not in others:  # run_id changes with every staging run: it is left out
+            others[layout] = operator.itemgetter(*[k for k in layout if k != "run_id"])
+        rest = repr(others[layout](node))
         if facts:
             rest += str(sorted(str([f["source"], f["stream"], f["record_id"], f["status"], f["recorded_at"],
                                     f["explicit"]]) for f in facts))
@@ -139,8 +143,7 @@ def _consent_facts(conn: sa.Connection) -> tuple[dict[str, list[dict]], dict[str
     """Consent facts by the record they belong to, and by email match key."""
     by_record: dict[str, list[dict]] = defaultdict(list)
     by_email: dict[str, list[dict]] = defaultdict(list)
-    for r in conn.execute(sa.select(consents).where(consents.c.channel == "email")).mappings():
-        fact = dict(r)
+    for fact in fetch_dicts(conn, sa.select(consents).where(consents.c.channel == "email")):
         if fact["contact_record_id"]:
             by_record[f"{fact['source']}|{fact['contact_stream']}|{fact['contact_record_id']}"].append(fact)
         if fact["email_match_key"]:
@@ -176,9 +179,9 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         position = {uid: i for i, uid in enumerate(features["unique_id"])}
         kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
         stored = _stored_customers(conn) if incremental else {}
-        order_rows = [dict(r) for r in conn.execute(sa.select(order_records)).mappings()]
+        order_rows = fetch_dicts(conn, sa.select(order_records))
         from include.identity import companies as company_resolution
-        companies = company_resolution.resolve_companies(conn, run_id, now)
+        companies = company_resolution.resolve_companies(conn, run_id, now, [n for n in nodes if not n.get("guest")])
 
     scope = None
     if incremental:  # re-cluster only what a change reaches; every other customer stays as stored
