@@ -371,6 +371,7 @@ def test_an_incremental_run_reclusters_only_what_changes_reach_and_agrees_with_a
                                       "recorded_at": T0 + timedelta(days=40), "run_id": "stage-2"}])
     stats = resolve(engine, "run-2")
     assert stats["mode"] == "incremental" and stats["records_rescored"] == 1
+    assert stats["features_computed"] == 2  # the new record and Oleg's; the rest come from the feature cache
     # Anna's customer (3 records + the new one), Oleg's and Irina's: nothing else was clustered again
     assert stats["records_reclustered"] == 6
     assert stats["customers_rewritten"] == 3
@@ -389,4 +390,5 @@ def test_an_incremental_run_reclusters_only_what_changes_reach_and_agrees_with_a
         conn.execute(customer_sources.update().values(fingerprint=None))
     stats = resolve(engine, "run-3")
     assert stats["mode"] == "full" and stats["records_reclustered"] == len(BASE + CROWD) + 1
+    assert stats["features_computed"] == 0
     assert clusters_of(engine) == incremental

@@ -16,6 +16,7 @@ import operator
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,9 +24,9 @@ import sqlalchemy as sa
 
 from include.config import load_yaml
 from include.identity import engine as matching
-from include.identity import golden, ids, overrides
+from include.identity import feature_cache, golden, ids, overrides
 from include.identity.clustering import Edge
-from include.identity.features import FEATURES, build
+from include.identity.features import FEATURES
 from include.warehouse import append_rows, fetch_dicts, replace_rows
 from include.warehouse.schema import (
     consents,
@@ -68,12 +69,13 @@ def load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
     return nodes
 
 
-def features_of(nodes: list[dict[str, Any]]) -> pd.DataFrame:
-    """Match features of the records: only the input fields go into the frame, column by column
-    (a frame of every column from a million dicts costs more than the features themselves)."""
-    columns = {PERSON_TO_INPUT.get(c, c): [n.get(c) for n in nodes] for c in MATCH_INPUTS}
-    columns["unique_id"] = [record_key(n) for n in nodes]
-    return build(pd.DataFrame(columns))
+def features_of(nodes: list[dict[str, Any]], cache: Path | None = None) -> tuple[pd.DataFrame, int]:
+    """Match features of the records, and how many were computed (the rest come from the feature
+    cache at `cache`). Only the input fields go into the frame, column by column (a frame of every
+    column from a million dicts costs more than the features themselves)."""
+    columns = {"unique_id": [record_key(n) for n in nodes]}
+    columns |= {PERSON_TO_INPUT.get(c, c): [n.get(c) for n in nodes] for c in MATCH_INPUTS}
+    return feature_cache.features(pd.DataFrame(columns), cache)
 
 
 def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_record: dict[str, list[dict]],
@@ -169,7 +171,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             previous[f"{s}|{st}|{rid}"] = cid
             old_prints[f"{s}|{st}|{rid}"] = fp
         trained = None if retrain else active_model(conn, digest)
-        features = features_of(nodes)
+        features, features_computed = features_of(nodes, feature_cache.path_for(engine))
         facts_by_record, facts_by_email = _consent_facts(conn)
         prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
                               hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
@@ -267,7 +269,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
     return _stats(nodes, result, members, multi_source, len(affected | gone), core_orders, history, previous,
-                  incremental, changed, companies.stats, set(customer_of_root.values()))
+                  incremental, changed, companies.stats, set(customer_of_root.values())) | {
+        "features_computed": features_computed}
 
 
 def _facts_for(records: list[dict[str, Any]], by_record: dict[str, list[dict]],

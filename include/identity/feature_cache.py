@@ -1,0 +1,114 @@
+"""Match features kept between runs, so a run computes them only for records whose inputs changed.
+
+Features cost more than anything else an incremental run does (name transliteration, nickname
+groups, e-mail and street keys), and 99% of the records did not change. The cache is a Parquet
+file beside the warehouse: a derived copy, never the truth. Each row carries a 64-bit hash of the
+record's match inputs and is reused only when the record's inputs hash the same; the whole file
+is ignored when the code or tables that compute features changed (`code_version`) or when it
+cannot be read. Deleting it only costs time. A warehouse table was tried first and lost: reading
+it back through the driver cost more than computing the features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from pandas.util import hash_pandas_object
+
+from include.config import MAPPINGS_DIR, data_dir
+from include.identity.features import FEATURES, build
+
+INPUT_HASH = "input_hash"
+VERSION_KEY = b"seam.features.code_version"
+_log = logging.getLogger(__name__)
+
+
+@cache
+def code_version() -> str:
+    """What computes the features: this module's siblings, normalisation, the nickname tables and
+    the libraries whose output or hashing they depend on."""
+    import nicknames
+
+    from include import normalise
+    from include.identity import features
+
+    digest = hashlib.sha1()
+    for path in (features.__file__, normalise.__file__, MAPPINGS_DIR / "nicknames.yaml"):
+        digest.update(Path(path).read_bytes())
+    digest.update(f"{pd.__version__}|{getattr(nicknames, '__version__', '')}".encode())
+    return digest.hexdigest()
+
+
+def path_for(engine: sa.Engine) -> Path | None:
+    """Beside a SQLite warehouse file (none for one in memory); under the data directory for a
+    server warehouse."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return None if url.database in (None, "", ":memory:") else Path(f"{url.database}.features.parquet")
+    name = hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return data_dir() / "cache" / f"features-{name}.parquet"
+
+
+def features(inputs: pd.DataFrame, path: Path | None) -> tuple[pd.DataFrame, int]:
+    """features.build(inputs), taking unchanged records from the cache at `path` and writing the
+    cache anew. Returns the features and how many records were computed."""
+    hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False).to_numpy()
+    cached = _read(path) if path is not None else None
+    if cached is None:
+        out = build(inputs)
+    else:
+        keyed = pd.DataFrame({"unique_id": inputs["unique_id"].to_numpy(), INPUT_HASH: hashes})
+        out = keyed.merge(cached, on=["unique_id", INPUT_HASH], how="left")  # keeps the inputs' order
+        hit = out.pop("_cached").notna().to_numpy()
+        out = out.drop(columns=INPUT_HASH)
+        if not hit.all():
+            computed = build(inputs[~hit])
+            computed.index = np.flatnonzero(~hit)
+            out = pd.concat([out[hit], computed]).sort_index()
+    out = out.reset_index(drop=True)[["unique_id", *FEATURES]]
+    out["unique_id"] = out["unique_id"].astype(str)  # as build gives it
+    if path is not None:
+        _write(path, out, hashes)
+    return out, len(out) if cached is None else int((~hit).sum())
+
+
+def _read(path: Path) -> pd.DataFrame | None:
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, pa.ArrowException) as exc:  # a broken cache is rebuilt, never trusted
+        _log.warning("feature cache %s unreadable (%s): features are computed again", path, exc)
+        return None
+    if (table.schema.metadata or {}).get(VERSION_KEY, b"").decode() != code_version():
+        return None
+    frame = table.to_pandas()
+    for column in frame.columns:
+        if column == "first_names":
+            frame[column] = [None if v is None else list(v) for v in frame[column]]
+        elif column != INPUT_HASH:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame["_cached"] = True
+    return frame.drop_duplicates("unique_id", keep=False)
+
+
+def _write(path: Path, frame: pd.DataFrame, hashes: np.ndarray) -> None:
+    """Atomically: a reader never sees half a file."""
+    table = pa.Table.from_pandas(frame[["unique_id", *FEATURES]].assign(**{INPUT_HASH: hashes}), preserve_index=False)
+    table = table.replace_schema_metadata({VERSION_KEY: code_version().encode()})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        pq.write_table(table, partial)
+        os.replace(partial, path)
+    except OSError as exc:  # a read-only or full disk costs the next run time, not correctness
+        _log.warning("feature cache %s not written (%s)", path, exc)
