@@ -91,11 +91,10 @@ def _read(path: Path) -> pd.DataFrame | None:
         return None
     if (table.schema.metadata or {}).get(VERSION_KEY, b"").decode() != code_version():
         return None
-    frame = table.to_pandas()
+    frame = table.drop_columns(["first_names"]).to_pandas()
+    frame["first_names"] = table.column("first_names").to_pylist()  # lists, as build gives them
     for column in frame.columns:
-        if column == "first_names":
-            frame[column] = [None if v is None else list(v) for v in frame[column]]
-        elif column != INPUT_HASH:
+        if column not in ("first_names", INPUT_HASH):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     frame["_cached"] = True
     return frame.drop_duplicates("unique_id", keep=False)

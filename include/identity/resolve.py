@@ -73,9 +73,11 @@ def features_of(nodes: list[dict[str, Any]], cache: Path | None = None) -> tuple
     """Match features of the records, and how many were computed (the rest come from the feature
     cache at `cache`). Only the input fields go into the frame, column by column (a frame of every
     column from a million dicts costs more than the features themselves)."""
-    columns = {"unique_id": [record_key(n) for n in nodes]}
-    columns |= {PERSON_TO_INPUT.get(c, c): [n.get(c) for n in nodes] for c in MATCH_INPUTS}
-    return feature_cache.features(pd.DataFrame(columns), cache)
+    take = operator.itemgetter(*MATCH_INPUTS)  # person records hold every input; guest orders do not
+    rows = zip(*[take(n) if not n.get("guest") else tuple(map(n.get, MATCH_INPUTS)) for n in nodes], strict=True)
+    columns = {"unique_id": [record_key(n) for n in nodes]} | dict(zip(
+        [PERSON_TO_INPUT.get(c, c) for c in MATCH_INPUTS], rows, strict=True))
+    return feature_cache.features(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}), cache)
 
 
 def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_record: dict[str, list[dict]],
