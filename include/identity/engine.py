@@ -97,14 +97,16 @@ def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> 
         column, other = rule["column"], rule.get("other_column")
         if column not in features or (other and other not in features):
             continue
+        # only values a second record holds can link: the loops below see those rows alone
+        linking = guards.repeated_values([features[column]]) if not other else \
+            set(features[column].dropna().tolist()) & set(features[other].dropna().tolist())
         holders: dict[str, list[int]] = defaultdict(list)
-        for pos, value in enumerate(features[column].tolist()):
-            if value is not None and value == value:
-                holders[value].append(pos)
+        for pos, value in guards.held(features[column], linking):
+            holders[value].append(pos)
         label = f"rule:{rule['name']}"
         if other:
-            for pos, value in enumerate(features[other].tolist()):
-                if value is not None and value == value and value in holders:
+            for pos, value in guards.held(features[other], linking):
+                if value in holders:
                     found = partner(pos, holders[value])
                     if found is not None:
                         edges.append(Edge.of(found, pos, RULE_WEIGHT, label))

@@ -62,6 +62,21 @@ def distinct_people(names: list[str | None]) -> int:
     return len(representatives)
 
 
+def repeated_values(columns: list[pd.Series]) -> set[Any]:
+    """Values occurring more than once across the columns (one value space)."""
+    values = pd.concat([c.dropna() for c in columns], ignore_index=True) if columns else pd.Series([], dtype=object)
+    return set(values[values.duplicated()].tolist())
+
+
+def held(column: pd.Series, values: set[Any]) -> list[tuple[int, Any]]:
+    """(position, value) of the rows holding one of `values`, in position order: a Python loop over
+    the few rows that can link instead of over every record."""
+    if not values:
+        return []
+    mask = column.isin(values).to_numpy()
+    return list(zip(mask.nonzero()[0].tolist(), column[mask].tolist(), strict=True))
+
+
 def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Features with blocked and shared identifiers nulled, and one report row per value taken out."""
     features = features.copy()
@@ -77,12 +92,13 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
     limits = guards.get("max_people_per_identifier", 2)
     limits = limits if isinstance(limits, dict) else {"default": limits}
     holders: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for column, space in IDENTIFIER_SPACES.items():
-        if column not in features:
-            continue
-        for pos, value in enumerate(features[column].tolist()):
-            if value is not None and value == value:
-                holders[(space, value)].append(pos)
+    columns = [c for c in IDENTIFIER_SPACES if c in features]
+    repeated = {space: repeated_values([features[c] for c in columns if IDENTIFIER_SPACES[c] == space])
+                for space in {IDENTIFIER_SPACES[c] for c in columns}}
+    for column in columns:  # only values held more than once can be shared
+        space = IDENTIFIER_SPACES[column]
+        for pos, value in held(features[column], repeated[space]):
+            holders[(space, value)].append(pos)
     first_key = features["first_key"].tolist()
     shared: dict[str, set[str]] = defaultdict(set)
     for (space, value), positions in holders.items():
