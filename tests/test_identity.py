@@ -392,3 +392,30 @@ def test_an_incremental_run_reclusters_only_what_changes_reach_and_agrees_with_a
     assert stats["mode"] == "full" and stats["records_reclustered"] == len(BASE + CROWD) + 1
     assert stats["features_computed"] == 0
     assert clusters_of(engine) == incremental
+
+
+def test_cycle_collection_is_paused_during_a_run_and_restored_after_it_even_on_error():
+    import gc
+
+    from include.identity import without_cycle_collection
+
+    seen = []
+
+    @without_cycle_collection
+    def run(fail: bool) -> str:
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+        return "done"
+
+    assert gc.isenabled()
+    assert run(False) == "done"
+    with pytest.raises(ValueError, match="boom"):
+        run(True)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()  # a caller that paused it itself keeps it paused
+    try:
+        run(False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

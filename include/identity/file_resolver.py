@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from include.identity import without_cycle_collection
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -151,6 +153,7 @@ def dataset_names(first: Path, second: Path) -> tuple[str, str]:
     return ("left", "right") if first.stem == second.stem else (first.stem, second.stem)
 
 
+@without_cycle_collection
 def resolve(records: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     """unique_id, cluster_id, match_probability per record, in input order."""
     import pandas as pd

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from include.config import load_yaml
 from include.identity import engine as matching
-from include.identity import feature_cache, golden, ids, overrides
+from include.identity import feature_cache, golden, ids, overrides, without_cycle_collection
 from include.identity.clustering import Edge
 from include.identity.features import FEATURES
 from include.warehouse import append_rows, fetch_dicts, replace_rows
@@ -155,6 +155,7 @@ def _consent_facts(conn: sa.Connection) -> tuple[dict[str, list[dict]], dict[str
     return by_record, by_email
 
 
+@without_cycle_collection
 def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             config: dict[str, Any] | None = None) -> dict[str, Any]:
     config = config or load_yaml("matching.yaml")["people"]
