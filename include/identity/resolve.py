@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from pandas.util import hash_pandas_object
 
 from include.config import load_yaml
 from include.identity import engine as matching
@@ -86,10 +87,12 @@ def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_r
     (changed: re-scored; a new setting changes every record, so it is applied by a full run), then
     everything else its customer is built from, its other fields and its consent facts (changed:
     the customer is rebuilt)."""
-    columns = [features[c].tolist() for c in FEATURES if c in features]
+    salt = int(hashlib.sha1(f"{settings}|{feature_cache.code_version()}".encode()).hexdigest()[:16], 16)
+    # first_names follows from first_key and the nickname tables, which code_version covers
+    hashed = hash_pandas_object(features[[c for c in FEATURES if c in features and c != "first_names"]], index=False)
     out = {}
     others: dict[tuple[str, ...], operator.itemgetter] = {}  # one getter per record layout
-    for node, uid, *row in zip(nodes, features["unique_id"].tolist(), *columns, strict=True):
+    for node, uid, match in zip(nodes, features["unique_id"].tolist(), hashed.tolist(), strict=True):
         facts = facts_by_record.get(uid, []) + facts_by_email.get(node.get("email_match_key") or "", [])
         layout = tuple(node)
         if layout not in others:  # run_id changes with every staging run: it is left out
@@ -98,8 +101,7 @@ def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_r
         if facts:
             rest += str(sorted(str([f["source"], f["stream"], f["record_id"], f["status"], f["recorded_at"],
                                     f["explicit"]]) for f in facts))
-        out[uid] = (hashlib.sha1("\x1f".join([settings, *map(str, row)]).encode()).hexdigest()[:8]
-                    + hashlib.sha1(rest.encode()).hexdigest()[:8])
+        out[uid] = f"{(match ^ salt) & 0xFFFFFFFF:08x}" + hashlib.sha1(rest.encode()).hexdigest()[:8]
     return out
 
 
