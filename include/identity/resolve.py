@@ -105,6 +105,18 @@ def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_r
     return out
 
 
+def _changes(prints: dict[str, str], old_prints: dict[str, str]) -> tuple[set[str], set[str]]:
+    """Records to re-score (match digest changed) and records whose customers are rebuilt (any digest)."""
+    changed, touched = set(), set()
+    for key, fingerprint in prints.items():
+        old = old_prints.get(key)
+        if old != fingerprint:
+            touched.add(key)
+            if old is None or old[:8] != fingerprint[:8]:
+                changed.add(key)
+    return changed, touched
+
+
 def _companies_changed(nodes: list[dict[str, Any]], previous: dict[str, str], stored: dict[str, tuple],
                        company_of_person: dict[tuple, str]) -> set[str]:
     """Last run's customers whose company (their first record's that has one) is no longer the stored one."""
@@ -173,15 +185,14 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         for s, st, rid, cid, fp in conn.execute(sa.select(
                 customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
                 customer_sources.c.customer_id, customer_sources.c.fingerprint)):
-            previous[f"{s}|{st}|{rid}"] = cid
-            old_prints[f"{s}|{st}|{rid}"] = fp
+            key = f"{s}|{st}|{rid}"
+            previous[key], old_prints[key] = cid, fp
         trained = None if retrain else active_model(conn, digest)
         features, features_computed = features_of(nodes, feature_cache.path_for(engine))
         facts_by_record, facts_by_email = _consent_facts(conn)
         prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
                               hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
-        changed = {k for k, fp in prints.items() if (old_prints.get(k) or "")[:8] != fp[:8]}  # re-scored
-        touched = {k for k, fp in prints.items() if old_prints.get(k) != fp}  # their customers rebuilt
+        changed, touched = _changes(prints, old_prints)
         incremental = trained is not None and bool(old_prints) and len(touched) <= INCREMENTAL_SHARE * max(len(prints), 1)
         position = {uid: i for i, uid in enumerate(features["unique_id"])}
         kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
@@ -252,7 +263,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                      if (cid := customer_of_root[result.clusters.roots[e.left]]) in affected]
     gone = set(members_before) - set(customer_of_root.values())
     issue_rows = _issues(result, keys, run_id)
-    customer_of = {tuple(keys[i].split("|", 2)): customer_of_root[root] for root, idx in members.items() for i in idx}
+    customer_of = {keys[i]: customer_of_root[root] for root, idx in members.items() for i in idx} if order_rows else {}
     core_orders = _orders(order_rows, customer_of, rates, run_id)
 
     with engine.begin() as conn:
@@ -319,12 +330,13 @@ def _issues(result: matching.MatchResult, keys: list[str], run_id: str) -> list[
     return rows
 
 
-def _orders(order_rows: list[dict[str, Any]], customer_of: dict[tuple, str], rates: dict[str, Decimal],
+def _orders(order_rows: list[dict[str, Any]], customer_of: dict[str, str], rates: dict[str, Decimal],
             run_id: str) -> list[dict[str, Any]]:
+    """Core orders with their customer: the contact record's, or a guest order's own (by record key)."""
     out = []
     for o in order_rows:
-        ref = (o["source"], o["contact_stream"], o["contact_record_id"]) if o["contact_record_id"] else (
-            o["source"], o["stream"], o["record_id"])
+        ref = f"{o['source']}|{o['contact_stream']}|{o['contact_record_id']}" if o["contact_record_id"] else \
+            record_key(o)
         amount = Decimal(str(o["amount"]))
         out.append({"source": o["source"], "stream": o["stream"], "record_id": o["record_id"],
                     "customer_id": customer_of.get(ref), "status": o["status"], "amount": amount,
