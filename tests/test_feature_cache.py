@@ -78,3 +78,15 @@ def test_no_path_means_no_cache(tmp_path):
     out, computed = feature_cache.features(RECORDS, None)
     assert computed == len(RECORDS) and not list(tmp_path.iterdir())
     pd.testing.assert_frame_equal(out, build(RECORDS))
+
+
+def test_an_empty_cache_or_no_records_is_no_special_case(tmp_path):
+    path = tmp_path / "features.parquet"
+    empty = RECORDS.iloc[0:0]
+    out, computed = feature_cache.features(empty, path)
+    assert computed == 0 and out.empty and list(out.columns) == list(build(RECORDS).columns)
+    out, computed = feature_cache.features(RECORDS, path)  # the cache written for no records is empty
+    assert computed == len(RECORDS)
+    pd.testing.assert_frame_equal(out, build(RECORDS))
+    out, computed = feature_cache.features(empty, path)
+    assert computed == 0 and out.empty

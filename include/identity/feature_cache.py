@@ -61,15 +61,14 @@ def path_for(engine: sa.Engine) -> Path | None:
 def features(inputs: pd.DataFrame, path: Path | None) -> tuple[pd.DataFrame, int]:
     """features.build(inputs), taking unchanged records from the cache at `path` and writing the
     cache anew. Returns the features and how many records were computed."""
-    hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False).to_numpy()
+    hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
     cached = _read(path) if path is not None else None
-    if cached is None:
+    if cached is None or cached.empty:
         out = build(inputs)
     else:
-        keyed = pd.DataFrame({"unique_id": inputs["unique_id"].to_numpy(), INPUT_HASH: hashes})
-        out = keyed.merge(cached, on=["unique_id", INPUT_HASH], how="left")  # keeps the inputs' order
-        hit = out.pop("_cached").notna().to_numpy()
-        out = out.drop(columns=INPUT_HASH)
+        at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"])  # -1: not in the cache
+        hit = (at >= 0) & (cached[INPUT_HASH].to_numpy()[at] == hashes)
+        out = cached.iloc[np.where(hit, at, 0)].reset_index(drop=True)  # rows of misses are replaced below
         if not hit.all():
             computed = build(inputs[~hit])
             computed.index = np.flatnonzero(~hit)
@@ -78,7 +77,7 @@ def features(inputs: pd.DataFrame, path: Path | None) -> tuple[pd.DataFrame, int
     out["unique_id"] = out["unique_id"].astype(str)  # as build gives it
     if path is not None:
         _write(path, out, hashes)
-    return out, len(out) if cached is None else int((~hit).sum())
+    return out, len(out) if cached is None or cached.empty else int((~hit).sum())
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -96,7 +95,6 @@ def _read(path: Path) -> pd.DataFrame | None:
     for column in frame.columns:
         if column not in ("first_names", INPUT_HASH):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    frame["_cached"] = True
     return frame.drop_duplicates("unique_id", keep=False)
 
 
