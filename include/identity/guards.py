@@ -85,7 +85,8 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
         if column not in features:
             continue
         junk = {str(v).lower() for v in values}
-        hit = features[column].map(lambda v, junk=junk: v is not None and str(v).lower() in junk).astype(bool)
+        bad = [v for v in features[column].dropna().unique() if str(v).lower() in junk]  # once per value
+        hit = features[column].isin(bad)
         for value, count in features.loc[hit, column].value_counts().items():
             report.append({"column": column, "value": value, "records": int(count), "reason": "blocklist"})
         features.loc[hit, column] = None
