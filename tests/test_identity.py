@@ -419,3 +419,39 @@ def test_cycle_collection_is_paused_during_a_run_and_restored_after_it_even_on_e
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its_records_did_not(engine, no_overrides):
+    from include.normalise import company_key
+    from include.warehouse.schema import company_records
+
+    def account(record_id, name):
+        return {"source": "legacy_crm", "stream": "accounts", "record_id": record_id, "name": name,
+                "name_key": company_key(name), "country": "US", "source_updated_at": T0, "run_id": "stage-1"}
+
+    # the contact's account is Acme; it also names Globex, which counts once the Acme account is gone
+    contact = person("legacy_crm", "c-9", "Peter", "Walsh", "peter.walsh@example.org", None,
+                     company="Globex", company_record_id="a-1", country="US")
+    seed_people(engine, BASE + [contact])
+    with engine.begin() as conn:
+        append_rows(conn, company_records, [account("a-1", "Acme Inc."), account("a-2", "Globex LLC")])
+    resolve(engine, "run-1")
+
+    def company_of_customer():
+        with engine.connect() as conn:
+            return conn.execute(sa.select(customers.c.company_id).join(
+                customer_sources, customer_sources.c.customer_id == customers.c.customer_id).where(
+                customer_sources.c.record_id == "c-9")).scalar_one()
+
+    def company_named(name):
+        from include.warehouse.schema import companies
+        with engine.connect() as conn:
+            return conn.execute(sa.select(companies.c.company_id).where(companies.c.name == name)).scalar_one()
+
+    assert company_of_customer() == company_named("Acme Inc.")
+    with engine.begin() as conn:
+        conn.execute(company_records.delete().where(company_records.c.record_id == "a-1"))
+    stats = resolve(engine, "run-2")
+    assert stats["mode"] == "incremental" and stats["records_rescored"] == 0
+    assert stats["customers_rewritten"] == 1  # Peter's: his records are as they were
+    assert company_of_customer() == company_named("Globex LLC")

@@ -118,16 +118,15 @@ def _changes(prints: dict[str, str], old_prints: dict[str, str]) -> tuple[set[st
     return changed, touched
 
 
-def _companies_changed(nodes: list[dict[str, Any]], previous: dict[str, str], stored: dict[str, tuple],
+def _companies_changed(previous: dict[str, str], stored: dict[str, tuple],
                        company_of_person: dict[tuple, str]) -> set[str]:
-    """Last run's customers whose company (their first record's that has one) is no longer the stored one."""
+    """Last run's customers whose company (their first record's that has one, in record-key order)
+    is no longer the stored one. Only people linked to a company are looked at."""
     now: dict[str, str] = {}
-    for node in nodes:
-        customer = previous.get(record_key(node))
-        if customer is not None and customer not in now:
-            company = company_of_person.get((node["source"], node["stream"], node["record_id"]))
-            if company:
-                now[customer] = company
+    for person in sorted(company_of_person, key="|".join):
+        customer, company = previous.get("|".join(person)), company_of_person[person]
+        if customer is not None and company and customer not in now:
+            now[customer] = company
     return {cid for cid, (_status, _at, company) in stored.items() if now.get(cid) != company}
 
 
@@ -205,7 +204,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     scope = None
     if incremental:  # re-cluster only what a change reaches; every other customer stays as stored
         rebuild = {previous[k] for k in set(previous) - set(prints)}  # lost a record
-        rebuild |= _companies_changed(nodes, previous, stored, companies.company_of_person)
+        rebuild |= _companies_changed(previous, stored, companies.company_of_person)
         scope = matching.Scope(previous, touched, rebuild)
     result = matching.match(features, config, trained, must_link=manual["must_link"], references=references(nodes, config),
                             cannot_link=manual["cannot_link"], changed=changed if incremental else None, kept=kept,
