@@ -22,10 +22,15 @@ RECORDS = pd.DataFrame({
 })
 
 
+def _run(records, path):
+    result = feature_cache.features(records, path)
+    return result.frame, result.computed
+
+
 def test_a_second_run_reuses_every_row_and_gets_what_build_computes(tmp_path):
     path = tmp_path / "features.parquet"
-    first, computed_first = feature_cache.features(RECORDS, path)
-    second, computed_second = feature_cache.features(RECORDS, path)
+    first, computed_first = _run(RECORDS, path)
+    second, computed_second = _run(RECORDS, path)
     assert (computed_first, computed_second) == (4, 0)
     pd.testing.assert_frame_equal(second, build(RECORDS))
     pd.testing.assert_frame_equal(first, second)
@@ -39,7 +44,7 @@ def test_only_changed_and_new_records_are_computed(tmp_path):
     changed.loc[2, "email"] = "bill@work.example"
     changed = pd.concat([changed.drop(index=0), pd.DataFrame({"unique_id": ["new|x|5"], "first_name": ["Anna"]})],
                         ignore_index=True)
-    out, computed = feature_cache.features(changed, path)
+    out, computed = _run(changed, path)
     assert computed == 2  # Bill's new e-mail and the new record; the dropped record is simply gone
     pd.testing.assert_frame_equal(out, build(changed))
     assert out.loc[1, "email_key"] == "bill@work.example"
@@ -49,7 +54,7 @@ def test_a_cache_from_other_feature_code_is_not_used(tmp_path, monkeypatch):
     path = tmp_path / "features.parquet"
     feature_cache.features(RECORDS, path)
     monkeypatch.setattr(feature_cache, "code_version", lambda: "normalisation changed since")
-    out, computed = feature_cache.features(RECORDS, path)
+    out, computed = _run(RECORDS, path)
     assert computed == len(RECORDS)
     pd.testing.assert_frame_equal(out, build(RECORDS))
 
@@ -58,10 +63,10 @@ def test_an_unreadable_cache_is_reported_computed_again_and_rewritten(tmp_path, 
     path = tmp_path / "features.parquet"
     path.write_bytes(b"not parquet at all")
     with caplog.at_level(logging.WARNING):
-        out, computed = feature_cache.features(RECORDS, path)
+        out, computed = _run(RECORDS, path)
     assert computed == len(RECORDS) and "unreadable" in caplog.text
     pd.testing.assert_frame_equal(out, build(RECORDS))
-    assert feature_cache.features(RECORDS, path)[1] == 0
+    assert _run(RECORDS, path)[1] == 0
 
 
 def test_the_cache_sits_beside_a_sqlite_warehouse_and_under_the_data_directory_for_a_server(tmp_path, monkeypatch):
@@ -75,7 +80,7 @@ def test_the_cache_sits_beside_a_sqlite_warehouse_and_under_the_data_directory_f
 
 
 def test_no_path_means_no_cache(tmp_path):
-    out, computed = feature_cache.features(RECORDS, None)
+    out, computed = _run(RECORDS, None)
     assert computed == len(RECORDS) and not list(tmp_path.iterdir())
     pd.testing.assert_frame_equal(out, build(RECORDS))
 
@@ -83,10 +88,23 @@ def test_no_path_means_no_cache(tmp_path):
 def test_an_empty_cache_or_no_records_is_no_special_case(tmp_path):
     path = tmp_path / "features.parquet"
     empty = RECORDS.iloc[0:0]
-    out, computed = feature_cache.features(empty, path)
+    out, computed = _run(empty, path)
     assert computed == 0 and out.empty and list(out.columns) == list(build(RECORDS).columns)
-    out, computed = feature_cache.features(RECORDS, path)  # the cache written for no records is empty
+    out, computed = _run(RECORDS, path)  # the cache written for no records is empty
     assert computed == len(RECORDS)
     pd.testing.assert_frame_equal(out, build(RECORDS))
-    out, computed = feature_cache.features(empty, path)
+    out, computed = _run(empty, path)
     assert computed == 0 and out.empty
+
+
+def test_the_features_records_held_before_a_change_or_their_removal_are_returned(tmp_path):
+    path = tmp_path / "features.parquet"
+    assert feature_cache.features(RECORDS, path).before is None  # no cache: not known
+    changed = RECORDS.copy()
+    changed.loc[2, "phone"] = "+1 212 555 0100"
+    result = feature_cache.features(changed.drop(index=0).reset_index(drop=True), path)
+    before = result.before.set_index("unique_id")
+    assert sorted(before.index) == ["crm|c|1", "mc|m|3"]  # Юлия's record is gone, Bill's phone changed
+    assert before.loc["mc|m|3", "phone"] is None and before.loc["crm|c|1", "phone"] == "79161234567"
+    back = feature_cache.features(changed, path)  # Юлия's record is back: new to the cache, nothing held before
+    assert back.before.empty and back.computed == 1

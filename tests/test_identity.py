@@ -455,3 +455,30 @@ def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its
     assert stats["mode"] == "incremental" and stats["records_rescored"] == 0
     assert stats["customers_rewritten"] == 1  # Peter's: his records are as they were
     assert company_of_customer() == company_named("Globex LLC")
+
+
+def test_an_identifier_a_change_frees_from_the_shared_limit_links_its_remaining_holders_as_a_full_run_would(
+        engine, no_overrides):
+    # one landline on three people: over the limit, so it links no one; then Clara moves
+    phone = "+74951112233"
+    rows = BASE + [
+        person("woocommerce", "s-1", "Anna", "Sokolova", "anna.sokolova@yandex.ru", phone),
+        person("mailchimp", "s-2", "Anya", "Sokolova", "anya.s@gmail.com", phone),
+        person("quickbooks", "s-3", "Boris", "Lebedev", "b.lebedev@mail.ru", phone),
+        person("legacy_crm", "s-4", "Clara", "Weiss", "clara.weiss@example.org", phone),
+    ]
+    seed_people(engine, rows)
+    resolve(engine, "run-1")
+    before = clusters_of(engine)
+    assert {"woocommerce/s-1"} in before.values() and {"mailchimp/s-2"} in before.values()
+    with engine.begin() as conn:
+        conn.execute(person_records.update().where(person_records.c.record_id == "s-4").values(phone="+74957778899"))
+    stats = resolve(engine, "run-2")
+    assert stats["mode"] == "incremental"
+    incremental = clusters_of(engine)
+    # the landline now belongs to two people (Anna/Anya and Boris): it links Anna's two records
+    assert {"woocommerce/s-1", "mailchimp/s-2"} in incremental.values()
+    with engine.begin() as conn:
+        conn.execute(customer_sources.update().values(fingerprint=None))
+    resolve(engine, "run-3")
+    assert sorted(map(sorted, clusters_of(engine).values())) == sorted(map(sorted, incremental.values()))

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from include.identity import guards, model
@@ -30,6 +31,9 @@ class Scope:
     previous: dict[str, str]  # record key -> the customer id the last run gave it
     touched: set[str]  # records new or changed in any way (match features, other fields, consent)
     stale_customers: set[str]  # last run's customers to rebuild: one lost a record, or its company changed
+    # features the changed and removed records held until now (feature_cache.Features.before): a
+    # value they gave up can stop being shared, and its remaining holders then link
+    before: pd.DataFrame | None = None
 
 
 @dataclass
@@ -42,20 +46,29 @@ class MatchResult:
     reclustered: set[int] | None = None  # positions clustered this run (None: every record)
 
 
-def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge]) -> set[int]:
-    """Positions whose clusters a change can alter: the touched records, every record sharing an
-    identifier with one (before the guards, so a value that becomes shared is seen), the whole
-    last-run customer of each, and, transitively, whatever a link (taken or refused) reaches."""
-    ids = features["unique_id"].tolist()
+def sharing(features: pd.DataFrame, scope: Scope) -> np.ndarray:
+    """The touched records and every record sharing an identifier with one, as it is now or as it
+    was before the change (compared before the guards, so a value that becomes shared, or stops
+    being shared, is seen)."""
     is_touched = features["unique_id"].isin(scope.touched).to_numpy()
     values: dict[str, set] = defaultdict(set)
     for column, space in guards.IDENTIFIER_SPACES.items():
-        if column in features:
-            values[space].update(v for v in features.loc[is_touched, column].tolist() if v is not None and v == v)
+        for frame, rows in ((features, is_touched), (scope.before, None)):
+            if frame is not None and column in frame:
+                held = frame[column] if rows is None else frame.loc[rows, column]
+                values[space].update(v for v in held.tolist() if v is not None and v == v)
     hit = is_touched.copy()
     for column, space in guards.IDENTIFIER_SPACES.items():
         if column in features and values[space]:
             hit |= features[column].isin(values[space]).to_numpy()
+    return hit
+
+
+def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge], seeds: np.ndarray) -> set[int]:
+    """Positions whose clusters a change can alter: the `seeds` (`sharing`), the whole last-run
+    customer of each, customers gone stale, and, transitively, whatever a link (taken or refused)
+    reaches."""
+    ids = features["unique_id"].tolist()
     positions_of: dict[str, list[int]] = defaultdict(list)
     for pos, key in enumerate(ids):
         customer = scope.previous.get(key)
@@ -66,7 +79,7 @@ def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge]) -> set[int]:
         neighbours[e.left].append(e.right)
         neighbours[e.right].append(e.left)
     inside: set[int] = set()
-    queue = [int(p) for p in hit.nonzero()[0]]
+    queue = [int(p) for p in seeds.nonzero()[0]]
     queue += [p for customer in scope.stale_customers for p in positions_of.get(customer, ())]
     seen_customers: set[str] = set()
     while queue:
@@ -150,6 +163,14 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
               if a in position and b in position]
     edges += [Edge.of(position[a], position[b], RULE_WEIGHT, f"rule:{name}", may_join_names=True)
               for a, b, name in references if a in position and b in position]
+    seeds = None
+    if scope is not None and changed is not None:
+        overridden = {key for pair in (*must_link, *cannot_link) for key in pair}  # applied on every run
+        seeds = sharing(features, replace(scope, touched=scope.touched | overridden))
+        # a shared value's holders are scored again: its guard (shared or not) may have turned
+        near = set(guarded["unique_id"][seeds].tolist())
+        changed = changed | near
+        kept = [e for e in kept if ids[e.left] not in near and ids[e.right] not in near]
     available = present(guarded)
     scored_count = 0
     if len(guarded) > 1:
@@ -169,10 +190,9 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
     max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
     inside = None
-    if scope is not None and changed is not None:
+    if seeds is not None:
         forbidden_edges = [Edge.of(a, b, 0.0, "cannot_link") for a, b in forbidden]
-        overridden = {key for pair in (*must_link, *cannot_link) for key in pair}  # applied on every run
-        inside = reach(features, replace(scope, touched=scope.touched | overridden), edges + forbidden_edges)
+        inside = reach(features, scope, edges + forbidden_edges, seeds)
         edges = [e for e in edges if e.left in inside and e.right in inside]
     clusters = cluster(len(ids), edges, names, forbidden, max_size, counts)
     if inside is not None:  # the rest keep the last run's clusters: one root per last customer

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -58,26 +59,41 @@ def path_for(engine: sa.Engine) -> Path | None:
     return data_dir() / "cache" / f"features-{name}.parquet"
 
 
-def features(inputs: pd.DataFrame, path: Path | None) -> tuple[pd.DataFrame, int]:
+@dataclass
+class Features:
+    frame: pd.DataFrame  # unique_id + FEATURES, in the inputs' order
+    computed: int  # records whose features were computed (the rest came from the cache)
+    # the cached features of records whose inputs changed or that are gone: the identifier values
+    # they held until now (None: no usable cache, so not known)
+    before: pd.DataFrame | None
+
+
+def features(inputs: pd.DataFrame, path: Path | None) -> Features:
     """features.build(inputs), taking unchanged records from the cache at `path` and writing the
-    cache anew. Returns the features and how many records were computed."""
+    cache anew."""
     hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
     cached = _read(path) if path is not None else None
-    if cached is None or cached.empty:
-        out = build(inputs)
+    if cached is None:
+        out, computed, before = build(inputs), len(inputs), None
     else:
-        at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"])  # -1: not in the cache
-        hit = (at >= 0) & (cached[INPUT_HASH].to_numpy()[at] == hashes)
-        out = cached.iloc[np.where(hit, at, 0)].reset_index(drop=True)  # rows of misses are replaced below
-        if not hit.all():
-            computed = build(inputs[~hit])
-            computed.index = np.flatnonzero(~hit)
-            out = pd.concat([out[hit], computed]).sort_index()
+        at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"]) if len(cached) else \
+            np.full(len(inputs), -1)  # -1: not in the cache
+        hit = (at >= 0) & (cached[INPUT_HASH].to_numpy()[np.maximum(at, 0)] == hashes) if len(cached) else at >= 0
+        out = cached.iloc[at[hit]].reset_index(drop=True)
+        out.index = np.flatnonzero(hit)
+        computed = int((~hit).sum())
+        if computed:
+            fresh = build(inputs[~hit])
+            fresh.index = np.flatnonzero(~hit)
+            out = pd.concat([out, fresh]).sort_index()
+        kept = np.zeros(len(cached), dtype=bool)
+        kept[at[hit]] = True
+        before = cached[~kept][["unique_id", *FEATURES]].reset_index(drop=True)
     out = out.reset_index(drop=True)[["unique_id", *FEATURES]]
     out["unique_id"] = out["unique_id"].astype(str)  # as build gives it
     if path is not None:
         _write(path, out, hashes)
-    return out, len(out) if cached is None or cached.empty else int((~hit).sum())
+    return Features(out, computed, before)
 
 
 def _read(path: Path) -> pd.DataFrame | None:

@@ -74,9 +74,9 @@ def load_nodes(conn: sa.Connection) -> list[dict[str, Any]]:
     return nodes
 
 
-def features_of(nodes: list[dict[str, Any]], cache: Path | None = None) -> tuple[pd.DataFrame, int]:
-    """Match features of the records, and how many were computed (the rest come from the feature
-    cache at `cache`). Only the input fields go into the frame, column by column (a frame of every
+def features_of(nodes: list[dict[str, Any]], cache: Path | None = None) -> feature_cache.Features:
+    """Match features of the records (feature_cache.Features: the rest come from the feature cache
+    at `cache`). Only the input fields go into the frame, column by column (a frame of every
     column from a million dicts costs more than the features themselves)."""
     take = operator.itemgetter(*MATCH_INPUTS)  # person records hold every input; guest orders do not
     rows = zip(*[take(n) if not n.get("guest") else tuple(map(n.get, MATCH_INPUTS)) for n in nodes], strict=True)
@@ -188,7 +188,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             key = f"{s}|{st}|{rid}"
             previous[key], old_prints[key] = cid, fp
         trained = None if retrain else active_model(conn, digest)
-        features, features_computed = features_of(nodes, feature_cache.path_for(engine))
+        found = features_of(nodes, feature_cache.path_for(engine))
+        features = found.frame
         facts_by_record, facts_by_email = _consent_facts(conn)
         prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
                               hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
@@ -202,10 +203,10 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         companies = company_resolution.resolve_companies(conn, run_id, now, [n for n in nodes if not n.get("guest")])
 
     scope = None
-    if incremental:  # re-cluster only what a change reaches; every other customer stays as stored
+    if incremental and found.before is not None:  # re-cluster only what a change reaches; the rest stays as stored
         rebuild = {previous[k] for k in set(previous) - set(prints)}  # lost a record
         rebuild |= _companies_changed(previous, stored, companies.company_of_person)
-        scope = matching.Scope(previous, touched, rebuild)
+        scope = matching.Scope(previous, touched, rebuild, found.before)
     result = matching.match(features, config, trained, must_link=manual["must_link"], references=references(nodes, config),
                             cannot_link=manual["cannot_link"], changed=changed if incremental else None, kept=kept,
                             counts=[0 if n.get("guest") else 1 for n in nodes], scope=scope)
@@ -286,7 +287,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
     return _stats(nodes, result, members, multi_source, len(affected | gone), core_orders, history, previous,
                   incremental, changed, companies.stats, set(customer_of_root.values())) | {
-        "features_computed": features_computed}
+        "features_computed": found.computed}
 
 
 def _facts_for(records: list[dict[str, Any]], by_record: dict[str, list[dict]],
