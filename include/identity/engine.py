@@ -44,6 +44,7 @@ class MatchResult:
     guard_report: list[dict[str, Any]]
     pairs_scored: int
     reclustered: set[int] | None = None  # positions clustered this run (None: every record)
+    rescored: int | None = None  # records whose pairs were scored this run (None: every record)
 
 
 def sharing(features: pd.DataFrame, scope: Scope) -> np.ndarray:
@@ -200,4 +201,4 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
         for pos, key in enumerate(ids):
             if pos not in inside:
                 clusters.roots[pos] = first.setdefault(scope.previous[key], pos)
-    return MatchResult(ids, clusters, trained, report, scored_count, inside)
+    return MatchResult(ids, clusters, trained, report, scored_count, inside, None if changed is None else len(changed))

@@ -286,7 +286,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
     return _stats(nodes, result, members, multi_source, len(affected | gone), core_orders, history, previous,
-                  incremental, changed, companies.stats, set(customer_of_root.values())) | {
+                  incremental, companies.stats, set(customer_of_root.values())) | {
         "features_computed": found.computed}
 
 
@@ -371,7 +371,7 @@ def _replace_customers(conn: sa.Connection, ids_to_replace: set[str], customer_r
         append_rows(conn, table, rows)
 
 
-def _stats(nodes, result, members, multi_source, rewritten, core_orders, history, previous, incremental, changed,
+def _stats(nodes, result, members, multi_source, rewritten, core_orders, history, previous, incremental,
            company_stats, ids_now) -> dict[str, Any]:
     contact = [i for i, n in enumerate(nodes) if not n.get("guest")]
     contact_roots = {result.clusters.roots[i] for i in contact}
@@ -389,7 +389,7 @@ def _stats(nodes, result, members, multi_source, rewritten, core_orders, history
             "largest_cluster": max(sizes, default=0), "links_by_rule": _by_rule(result),
             "pairs_scored": result.pairs_scored, "refused_links": dict(refused),
             "identifiers_taken_out": len(result.guard_report), "mode": "incremental" if incremental else "full",
-            "records_rescored": len(changed) if incremental else len(nodes),
+            "records_rescored": len(nodes) if result.rescored is None else result.rescored,
             "records_reclustered": len(nodes) if result.reclustered is None else len(result.reclustered),
             "orders": len(core_orders), "orders_without_customer": sum(1 for o in core_orders if o["customer_id"] is None),
             "customer_ids_kept": len(ids_now & set(previous.values())),
