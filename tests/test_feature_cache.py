@@ -24,6 +24,7 @@ RECORDS = pd.DataFrame({
 
 def _run(records, path):
     result = feature_cache.features(records, path)
+    result.save(path)
     return result.frame, result.computed
 
 
@@ -39,7 +40,7 @@ def test_a_second_run_reuses_every_row_and_gets_what_build_computes(tmp_path):
 
 def test_only_changed_and_new_records_are_computed(tmp_path):
     path = tmp_path / "features.parquet"
-    feature_cache.features(RECORDS, path)
+    _run(RECORDS, path)
     changed = RECORDS.copy()
     changed.loc[2, "email"] = "bill@work.example"
     changed = pd.concat([changed.drop(index=0), pd.DataFrame({"unique_id": ["new|x|5"], "first_name": ["Anna"]})],
@@ -52,7 +53,7 @@ def test_only_changed_and_new_records_are_computed(tmp_path):
 
 def test_a_cache_from_other_feature_code_is_not_used(tmp_path, monkeypatch):
     path = tmp_path / "features.parquet"
-    feature_cache.features(RECORDS, path)
+    _run(RECORDS, path)
     monkeypatch.setattr(feature_cache, "code_version", lambda: "normalisation changed since")
     out, computed = _run(RECORDS, path)
     assert computed == len(RECORDS)
@@ -99,10 +100,13 @@ def test_an_empty_cache_or_no_records_is_no_special_case(tmp_path):
 
 def test_the_features_records_held_before_a_change_or_their_removal_are_returned(tmp_path):
     path = tmp_path / "features.parquet"
-    assert feature_cache.features(RECORDS, path).before is None  # no cache: not known
+    first = feature_cache.features(RECORDS, path)
+    assert first.before is None and not path.exists()  # no cache: not known; reading writes nothing
+    first.save(path)
     changed = RECORDS.copy()
     changed.loc[2, "phone"] = "+1 212 555 0100"
     result = feature_cache.features(changed.drop(index=0).reset_index(drop=True), path)
+    result.save(path)
     before = result.before.set_index("unique_id")
     assert sorted(before.index) == ["crm|c|1", "mc|m|3"]  # Юлия's record is gone, Bill's phone changed
     assert before.loc["mc|m|3", "phone"] is None and before.loc["crm|c|1", "phone"] == "79161234567"

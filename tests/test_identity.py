@@ -485,3 +485,26 @@ def test_an_identifier_a_change_frees_from_the_shared_limit_links_its_remaining_
         conn.execute(customer_sources.update().values(fingerprint=None))
     resolve(engine, "run-3")
     assert sorted(map(sorted, clusters_of(engine).values())) == sorted(map(sorted, incremental.values()))
+
+
+def test_a_run_that_fails_before_its_commit_leaves_the_feature_cache_as_it_was(engine, no_overrides, monkeypatch):
+    from include.identity import companies, feature_cache
+
+    seed_people(engine, BASE)
+    resolve(engine, "run-1")
+    path = feature_cache.path_for(engine)
+    saved = path.read_bytes()
+    with engine.begin() as conn:
+        conn.execute(person_records.update().where(person_records.c.record_id == "1").values(phone="+79160000001"))
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(companies, "write", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        resolve(engine, "run-2")
+    assert path.read_bytes() == saved  # the old phone is still what the record held "before"
+    monkeypatch.undo()
+    stats = resolve(engine, "run-3")
+    assert stats["mode"] == "incremental" and stats["features_computed"] == 1
+    assert path.read_bytes() != saved

@@ -5,8 +5,10 @@ groups, e-mail and street keys), and 99% of the records did not change. The cach
 file beside the warehouse: a derived copy, never the truth. Each row carries a 64-bit hash of the
 record's match inputs and is reused only when the record's inputs hash the same; the whole file
 is ignored when the code or tables that compute features changed (`code_version`) or when it
-cannot be read. Deleting it only costs time. A warehouse table was tried first and lost: reading
-it back through the driver cost more than computing the features.
+cannot be read. Deleting it only costs time. It also tells an incremental run which identifier
+values a changed or deleted record held before (engine.sharing), so it is written only after a
+run has committed. A warehouse table was tried first and lost: reading it back through the
+driver cost more than computing the features.
 """
 
 from __future__ import annotations
@@ -66,11 +68,18 @@ class Features:
     # the cached features of records whose inputs changed or that are gone: the identifier values
     # they held until now (None: no usable cache, so not known)
     before: pd.DataFrame | None
+    input_hashes: np.ndarray
+
+    def save(self, path: Path | None) -> None:
+        """Write the cache anew: call it once the run's results are committed, so the cache never
+        runs ahead of the warehouse (a failed run would otherwise lose what records held before)."""
+        if path is not None:
+            _write(path, self.frame, self.input_hashes)
 
 
 def features(inputs: pd.DataFrame, path: Path | None) -> Features:
-    """features.build(inputs), taking unchanged records from the cache at `path` and writing the
-    cache anew."""
+    """features.build(inputs), taking unchanged records from the cache at `path` (read only: see
+    Features.save)."""
     hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
     cached = _read(path) if path is not None else None
     if cached is None:
@@ -91,9 +100,7 @@ def features(inputs: pd.DataFrame, path: Path | None) -> Features:
         before = cached[~kept][["unique_id", *FEATURES]].reset_index(drop=True)
     out = out.reset_index(drop=True)[["unique_id", *FEATURES]]
     out["unique_id"] = out["unique_id"].astype(str)  # as build gives it
-    if path is not None:
-        _write(path, out, hashes)
-    return Features(out, computed, before)
+    return Features(out, computed, before, hashes)
 
 
 def _read(path: Path) -> pd.DataFrame | None:

@@ -285,6 +285,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "model_id": "M" + hashlib.sha1(f"{run_id}|{now.isoformat()}".encode()).hexdigest()[:16],
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
+    found.save(feature_cache.path_for(engine))
     return _stats(nodes, result, members, multi_source, len(affected | gone), core_orders, history, previous,
                   incremental, companies.stats, set(customer_of_root.values())) | {
         "features_computed": found.computed}
