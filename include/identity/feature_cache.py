@@ -37,15 +37,15 @@ _log = logging.getLogger(__name__)
 
 @cache
 def code_version() -> str:
-    """What computes the features: this module's siblings, normalisation, the nickname tables and
-    the libraries whose output or hashing they depend on."""
+    """What computes the features and lays out the file: this module, features.py, normalisation,
+    the nickname tables and the libraries whose output or hashing they depend on."""
     import nicknames
 
     from include import normalise
     from include.identity import features
 
     digest = hashlib.sha1()
-    for path in (features.__file__, normalise.__file__, MAPPINGS_DIR / "nicknames.yaml"):
+    for path in (__file__, features.__file__, normalise.__file__, MAPPINGS_DIR / "nicknames.yaml"):
         digest.update(Path(path).read_bytes())
     digest.update(f"{pd.__version__}|{getattr(nicknames, '__version__', '')}".encode())
     return digest.hexdigest()
@@ -125,10 +125,11 @@ def _write(path: Path, frame: pd.DataFrame, hashes: np.ndarray) -> None:
     """Atomically: a reader never sees half a file."""
     table = pa.Table.from_pandas(frame[["unique_id", *FEATURES]].assign(**{INPUT_HASH: hashes}), preserve_index=False)
     table = table.replace_schema_metadata({VERSION_KEY: code_version().encode()})
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         pq.write_table(table, partial)
         os.replace(partial, path)
     except OSError as exc:  # a read-only or full disk costs the next run time, not correctness
         _log.warning("feature cache %s not written (%s)", path, exc)
+        partial.unlink(missing_ok=True)
