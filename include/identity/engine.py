@@ -7,6 +7,7 @@ given (expectation maximisation, no labels) and returned so the caller can save 
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -187,6 +188,8 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
         scored_count = len(scored)
         overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
         edges += model_edges(scored, position, overrides)
+        del scored
+        gc.collect()  # Splink's linkers leave reference cycles behind; the run itself pauses the collector
     names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
     max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
