@@ -54,7 +54,7 @@ def test_only_changed_and_new_records_are_computed(tmp_path):
 def test_a_cache_from_other_feature_code_is_not_used(tmp_path, monkeypatch):
     path = tmp_path / "features.parquet"
     _run(RECORDS, path)
-    monkeypatch.setattr(feature_cache, "code_version", lambda: "normalisation changed since")
+    monkeypatch.setattr(feature_cache, "file_version", lambda: "normalisation changed since")
     out, computed = _run(RECORDS, path)
     assert computed == len(RECORDS)
     pd.testing.assert_frame_equal(out, build(RECORDS))

@@ -4,7 +4,7 @@ Features cost more than anything else an incremental run does (name transliterat
 groups, e-mail and street keys), and 99% of the records did not change. The cache is a Parquet
 file beside the warehouse: a derived copy, never the truth. Each row carries a 64-bit hash of the
 record's match inputs and is reused only when the record's inputs hash the same; the whole file
-is ignored when the code or tables that compute features changed (`code_version`) or when it
+is ignored when the code or tables that compute features changed (`file_version`) or when it
 cannot be read. Deleting it only costs time. It also tells an incremental run which identifier
 values a changed or deleted record held before (engine.sharing), so it is written only after a
 run has committed. A warehouse table was tried first and lost: reading it back through the
@@ -37,18 +37,24 @@ _log = logging.getLogger(__name__)
 
 @cache
 def code_version() -> str:
-    """What computes the features and lays out the file: this module, features.py, normalisation,
-    the nickname tables and the libraries whose output or hashing they depend on."""
+    """What computes the features: features.py, normalisation, the nickname tables and the
+    libraries whose output or hashing they depend on (record fingerprints use it too)."""
     import nicknames
 
     from include import normalise
     from include.identity import features
 
     digest = hashlib.sha1()
-    for path in (__file__, features.__file__, normalise.__file__, MAPPINGS_DIR / "nicknames.yaml"):
+    for path in (features.__file__, normalise.__file__, MAPPINGS_DIR / "nicknames.yaml"):
         digest.update(Path(path).read_bytes())
     digest.update(f"{pd.__version__}|{getattr(nicknames, '__version__', '')}".encode())
     return digest.hexdigest()
+
+
+@cache
+def file_version() -> str:
+    """What a cache file must have been written with: the feature code and this module's layout."""
+    return f"{code_version()}|{hashlib.sha1(Path(__file__).read_bytes()).hexdigest()}"
 
 
 def path_for(engine: sa.Engine) -> Path | None:
@@ -111,7 +117,7 @@ def _read(path: Path) -> pd.DataFrame | None:
     except (OSError, pa.ArrowException) as exc:  # a broken cache is rebuilt, never trusted
         _log.warning("feature cache %s unreadable (%s): features are computed again", path, exc)
         return None
-    if (table.schema.metadata or {}).get(VERSION_KEY, b"").decode() != code_version():
+    if (table.schema.metadata or {}).get(VERSION_KEY, b"").decode() != file_version():
         return None
     frame = table.drop_columns(["first_names"]).to_pandas()
     frame["first_names"] = table.column("first_names").to_pylist()  # lists, as build gives them
@@ -124,7 +130,7 @@ def _read(path: Path) -> pd.DataFrame | None:
 def _write(path: Path, frame: pd.DataFrame, hashes: np.ndarray) -> None:
     """Atomically: a reader never sees half a file."""
     table = pa.Table.from_pandas(frame[["unique_id", *FEATURES]].assign(**{INPUT_HASH: hashes}), preserve_index=False)
-    table = table.replace_schema_metadata({VERSION_KEY: code_version().encode()})
+    table = table.replace_schema_metadata({VERSION_KEY: file_version().encode()})
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

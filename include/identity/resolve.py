@@ -194,7 +194,9 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
                               hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
         changed, touched = _changes(prints, old_prints)
-        incremental = trained is not None and bool(old_prints) and len(touched) <= INCREMENTAL_SHARE * max(len(prints), 1)
+        # without the feature cache, what changed records held before is unknown: a full run
+        incremental = trained is not None and bool(old_prints) and found.before is not None and \
+            len(touched) <= INCREMENTAL_SHARE * max(len(prints), 1)
         position = {uid: i for i, uid in enumerate(features["unique_id"])}
         kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
         stored = _stored_customers(conn) if incremental else {}
@@ -203,7 +205,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         companies = company_resolution.resolve_companies(conn, run_id, now, [n for n in nodes if not n.get("guest")])
 
     scope = None
-    if incremental and found.before is not None:  # re-cluster only what a change reaches; the rest stays as stored
+    if incremental:  # re-cluster only what a change reaches; every other customer stays as stored
         rebuild = {previous[k] for k in set(previous) - set(prints)}  # lost a record
         rebuild |= _companies_changed(previous, stored, companies.company_of_person)
         scope = matching.Scope(previous, touched, rebuild, found.before)
