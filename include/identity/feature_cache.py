@@ -91,9 +91,9 @@ def features(inputs: pd.DataFrame, path: Path | None) -> Features:
     if cached is None:
         out, computed, before = build(inputs), len(inputs), None
     else:
-        at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"]) if len(cached) else \
-            np.full(len(inputs), -1)  # -1: not in the cache
-        hit = (at >= 0) & (cached[INPUT_HASH].to_numpy()[np.maximum(at, 0)] == hashes) if len(cached) else at >= 0
+        at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"])  # -1: not in the cache
+        hit = at >= 0
+        hit[hit] = cached[INPUT_HASH].to_numpy()[at[hit]] == hashes[hit]
         out = cached.iloc[at[hit]].reset_index(drop=True)
         out.index = np.flatnonzero(hit)
         computed = int((~hit).sum())

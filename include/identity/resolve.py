@@ -188,7 +188,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             key = f"{s}|{st}|{rid}"
             previous[key], old_prints[key] = cid, fp
         trained = None if retrain else active_model(conn, digest)
-        found = features_of(nodes, feature_cache.path_for(engine))
+        cache = feature_cache.path_for(engine)
+        found = features_of(nodes, cache)
         features = found.frame
         facts_by_record, facts_by_email = _consent_facts(conn)
         prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
@@ -287,7 +288,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "model_id": "M" + hashlib.sha1(f"{run_id}|{now.isoformat()}".encode()).hexdigest()[:16],
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
-    found.save(feature_cache.path_for(engine))
+    found.save(cache)
     return _stats(nodes, result, members, multi_source, len(affected | gone), core_orders, history, previous,
                   incremental, companies.stats, set(customer_of_root.values())) | {
         "features_computed": found.computed}
