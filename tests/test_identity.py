@@ -76,6 +76,26 @@ def test_personal_evidence_may_join_contradicting_names():
     assert cluster(2, [edge], ["katherine", "mary"], set(), 10).roots == [0, 0]
 
 
+def test_a_name_joined_on_personal_evidence_does_not_keep_the_persons_own_records_out():
+    """FEBRL3 rec-482: three Lauren Frahn records, one "Amber Frah" that joins them on birth date and
+    national id, then "Laurex Frahn", a typo of Lauren, linked by name and address alone. Amber is
+    taken as a misspelling of the larger side, so Laurex joins; another Amber (a sister linked by
+    the family mailbox) still cannot, and an even merge keeps both names as before."""
+    lauren, amber, laurex = ("lauren", "frahn"), ("amber", "frah"), ("laurex", "frahn")
+    names = [lauren, lauren, lauren, amber, laurex, amber]
+    edges = [Edge.of(0, 1, 30, "model"), Edge.of(1, 2, 30, "model"),
+             Edge.of(2, 3, 20, "model", may_join_names=True),  # birth date and national id agree
+             Edge.of(0, 4, 11, "model"),  # no personal evidence
+             Edge.of(3, 5, 8, "model")]  # the family mailbox and address
+    result = cluster(6, edges, names, set(), 10)
+    assert len({result.roots[i] for i in range(5)}) == 1
+    assert result.roots[5] != result.roots[0]
+    assert [reason for _e, reason in result.refused] == ["given names contradict"]
+    even = cluster(3, [Edge.of(0, 1, 20, "model", may_join_names=True), Edge.of(0, 2, 11, "model")],
+                   [lauren, amber, laurex], set(), 10)
+    assert even.roots[0] == even.roots[1] != even.roots[2]
+
+
 # --- the engine on small frames ---------------------------------------------------------------
 
 def people(*rows):

@@ -89,15 +89,19 @@ def cluster(size: int, edges: list[Edge], names: list[tuple[str | None, str | No
         if a.size + b.size > max_size:
             refused.append((edge, f"cluster would exceed {max_size} records"))
             continue
-        if not edge.may_join_names and not _names_compatible(a, b):
+        compatible = _names_compatible(a, b)
+        if not edge.may_join_names and not compatible:
             refused.append((edge, "given names contradict"))
             continue
         if len(a.members) < len(b.members):
             ra, rb, a, b = rb, ra, b, a
+        if compatible or len(a.members) == len(b.members):
+            a.names.extend(n for n in b.names if n not in a.names)
+        # else the smaller side's names, joined on personal evidence, are taken as misspelt: they
+        # do not stand for a second person that would keep the larger side's own records out
         parent[rb] = ra
         a.members.extend(b.members)
         a.size += b.size
-        a.names.extend(n for n in b.names if n not in a.names)
         a.forbidden |= b.forbidden
         del state[rb]
         accepted.append(edge)
