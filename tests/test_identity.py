@@ -444,6 +444,41 @@ def test_cycle_collection_is_paused_during_a_run_and_restored_after_it_even_on_e
         gc.enable()
 
 
+
+def test_cycles_a_block_leaves_are_collected_and_what_lived_before_is_not_left_frozen():
+    import gc
+    import weakref
+
+    from include.identity import collected_after
+
+    class Node:
+        pass
+
+    def cycle() -> weakref.ref:
+        node = Node()
+        node.me = node
+        return weakref.ref(node)
+
+    gc.disable()  # as during a run
+    try:
+        before = cycle()  # garbage from before the block is not looked at by its collection
+        with collected_after():
+            assert gc.get_freeze_count() > 0
+            during = cycle()
+        assert during() is None and before() is not None
+        assert gc.get_freeze_count() == 0
+        gc.freeze()  # frozen by someone else (Airflow before it forks): left frozen, still collected
+        try:
+            with collected_after():
+                during = cycle()
+            assert during() is None and gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()
+    finally:
+        gc.enable()
+        gc.collect()
+    assert before() is None
+
 def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its_records_did_not(engine, no_overrides):
     from include.normalise import company_key
     from include.warehouse.schema import company_records

@@ -7,7 +7,6 @@ given (expectation maximisation, no labels) and returned so the caller can save 
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.identity import guards, model
+from include.identity import collected_after, guards, model
 from include.identity.clustering import Clusters, Edge, cluster
 from include.identity.features import present
 from include.identity.guards import names_agree
@@ -176,20 +175,20 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
     available = present(guarded)
     scored_count = 0
     if len(guarded) > 1:
-        if trained is None:
-            trained = model.train(guarded, config, available)
-        threshold = float(config["threshold_match_weight"])
-        if changed is not None:
-            is_changed = guarded["unique_id"].isin(changed)
-            scored = model.predict_changed(guarded, is_changed, trained, threshold)
-            edges += kept
-        else:
-            scored = model.predict(guarded, trained, threshold)
-        scored_count = len(scored)
-        overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
-        edges += model_edges(scored, position, overrides)
-        del scored
-        gc.collect()  # Splink's linkers leave reference cycles behind; the run itself pauses the collector
+        with collected_after():  # Splink's linkers leave reference cycles behind
+            if trained is None:
+                trained = model.train(guarded, config, available)
+            threshold = float(config["threshold_match_weight"])
+            if changed is not None:
+                is_changed = guarded["unique_id"].isin(changed)
+                scored = model.predict_changed(guarded, is_changed, trained, threshold)
+                edges += kept
+            else:
+                scored = model.predict(guarded, trained, threshold)
+            scored_count = len(scored)
+            overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
+            edges += model_edges(scored, position, overrides)
+            del scored
     names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
     max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
