@@ -297,3 +297,18 @@ def test_identity_explain_shows_each_record_and_why(pipeline):
     assert len(keys) == records and links == records - 1  # a spanning set of links, each with its evidence
     for source, stream, record_id in keys:
         assert f"{source}/{stream}/{record_id}" in out or record_id in out
+
+
+def test_identity_explain_shows_what_a_guest_order_was_placed_under(pipeline):
+    import subprocess
+    import sys
+
+    with pipeline["engine"].connect() as conn:
+        customer_id, record_id, first, last, email = conn.execute(sa.text(
+            "SELECT s.customer_id, o.record_id, o.first_name, o.last_name, o.email FROM customer_sources s "
+            "JOIN order_records o ON o.source = s.source AND o.stream = s.stream AND o.record_id = s.record_id "
+            "WHERE o.first_name IS NOT NULL AND o.email IS NOT NULL ORDER BY s.customer_id, o.record_id LIMIT 1")).one()
+    out = subprocess.run([sys.executable, "-m", "include.cli", "identity", "explain", customer_id],
+                         env=pipeline["env"], capture_output=True, text=True, check=True).stdout
+    row = next(line for line in out.splitlines() if f" {record_id} " in line and "orders" in line)
+    assert first in row and last in row and email in row

@@ -19,6 +19,7 @@ from include.warehouse.schema import (
     customer_links,
     customer_sources,
     customers,
+    order_records,
     person_records,
 )
 
@@ -50,15 +51,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _members(conn: sa.Connection, customer_id: str) -> list[sa.Row]:
+    """The customer's records: person records, and guest orders (no person record) with the name,
+    e-mail and phone they were placed under."""
+    cs, p, o = customer_sources.c, person_records.c, order_records.c
+
+    def either(field: str) -> sa.ColumnElement:
+        return sa.func.coalesce(p[field], o[field])
+
+    def same_record(t: sa.Table) -> sa.ColumnElement[bool]:
+        return sa.and_(t.c.source == cs.source, t.c.stream == cs.stream, t.c.record_id == cs.record_id)
+
     return conn.execute(
-        sa.select(customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
-                  person_records.c.first_name, person_records.c.last_name, person_records.c.email,
-                  person_records.c.phone, person_records.c.email_consent, customer_sources.c.matched_by)
-        .outerjoin(person_records, sa.and_(person_records.c.source == customer_sources.c.source,
-                                         person_records.c.stream == customer_sources.c.stream,
-                                         person_records.c.record_id == customer_sources.c.record_id))
-        .where(customer_sources.c.customer_id == customer_id)
-        .order_by(customer_sources.c.source, customer_sources.c.record_id)).all()
+        sa.select(cs.source, cs.stream, cs.record_id, either("first_name"), either("last_name"), either("email"),
+                  either("phone"), p.email_consent, cs.matched_by)
+        .select_from(customer_sources)
+        .outerjoin(person_records, same_record(person_records))
+        .outerjoin(order_records, same_record(order_records))
+        .where(cs.customer_id == customer_id)
+        .order_by(cs.source, cs.record_id)).all()
 
 
 def explain(engine: sa.Engine, customer_id: str) -> int:
