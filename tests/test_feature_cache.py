@@ -45,10 +45,15 @@ def test_only_changed_and_new_records_are_computed(tmp_path):
     changed.loc[2, "email"] = "bill@work.example"
     changed = pd.concat([changed.drop(index=0), pd.DataFrame({"unique_id": ["new|x|5"], "first_name": ["Anna"]})],
                         ignore_index=True)
-    out, computed = _run(changed, path)
-    assert computed == 2  # Bill's new e-mail and the new record; the dropped record is simply gone
-    pd.testing.assert_frame_equal(out, build(changed))
-    assert out.loc[1, "email_key"] == "bill@work.example"
+    result = feature_cache.features(changed, path)
+    assert result.computed == 2  # Bill's new e-mail and the new record; the dropped record is simply gone
+    pd.testing.assert_frame_equal(result.frame, build(changed))
+    assert result.frame.loc[1, "email_key"] == "bill@work.example"
+    # each row's feature digest, kept in the cache or computed for the changed rows, is what
+    # hashing all the features gives; only Bill's changed
+    assert result.digests.tolist() == feature_cache.digest(build(changed)).tolist()
+    before = feature_cache.digest(build(RECORDS))
+    assert [d == before[i] for d, i in zip(result.digests, [1, 2, 3], strict=False)] == [True, False, True]
 
 
 def test_a_cache_from_other_feature_code_is_not_used(tmp_path, monkeypatch):

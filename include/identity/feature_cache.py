@@ -31,6 +31,7 @@ from include.config import MAPPINGS_DIR, data_dir
 from include.identity.features import FEATURES, build
 
 INPUT_HASH = "input_hash"
+DIGEST = "features_digest"
 VERSION_KEY = b"seam.features.code_version"
 _log = logging.getLogger(__name__)
 
@@ -67,6 +68,13 @@ def path_for(engine: sa.Engine) -> Path | None:
     return data_dir() / "cache" / f"features-{name}.parquet"
 
 
+def digest(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's match features (record fingerprints). first_names follows from
+    first_key and the nickname tables, which code_version covers."""
+    columns = [c for c in FEATURES if c != "first_names"]
+    return hash_pandas_object(frame[columns], index=False, categorize=False).to_numpy()  # a third faster on distinct values
+
+
 @dataclass
 class Features:
     frame: pd.DataFrame  # unique_id + FEATURES, in the inputs' order
@@ -75,12 +83,14 @@ class Features:
     # they held until now (None: no usable cache, so not known)
     before: pd.DataFrame | None
     input_hashes: np.ndarray
+    # `digest` of each row, kept with the row in the cache: only recomputed rows are hashed again
+    digests: np.ndarray
 
     def save(self, path: Path | None) -> None:
         """Write the cache anew: call it once the run's results are committed, so the cache never
         runs ahead of the warehouse (a failed run would otherwise lose what records held before)."""
         if path is not None:
-            _write(path, self.frame, self.input_hashes)
+            _write(path, self.frame, self.input_hashes, self.digests)
 
 
 def features(inputs: pd.DataFrame, path: Path | None) -> Features:
@@ -90,23 +100,27 @@ def features(inputs: pd.DataFrame, path: Path | None) -> Features:
     cached = _read(path) if path is not None else None
     if cached is None:
         out, computed, before = build(inputs), len(inputs), None
+        digests = digest(out)
     else:
         at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"])  # -1: not in the cache
         hit = at >= 0
         hit[hit] = cached[INPUT_HASH].to_numpy()[at[hit]] == hashes[hit]
         out = cached.iloc[at[hit]].reset_index(drop=True)
         out.index = np.flatnonzero(hit)
+        digests = np.empty(len(inputs), dtype=np.uint64)
+        digests[hit] = cached[DIGEST].to_numpy()[at[hit]]
         computed = int((~hit).sum())
         if computed:
             fresh = build(inputs[~hit])
             fresh.index = np.flatnonzero(~hit)
+            digests[~hit] = digest(fresh)
             out = pd.concat([out, fresh]).sort_index()
         kept = np.zeros(len(cached), dtype=bool)
         kept[at[hit]] = True
         before = cached[~kept][["unique_id", *FEATURES]].reset_index(drop=True)
     out = out.reset_index(drop=True)[["unique_id", *FEATURES]]
     out["unique_id"] = out["unique_id"].astype(str)  # as build gives it
-    return Features(out, computed, before, hashes)
+    return Features(out, computed, before, hashes, digests)
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -122,14 +136,15 @@ def _read(path: Path) -> pd.DataFrame | None:
     frame = table.drop_columns(["first_names"]).to_pandas()
     frame["first_names"] = table.column("first_names").to_pylist()  # lists, as build gives them
     for column in frame.columns:
-        if column not in ("first_names", INPUT_HASH):
+        if column not in ("first_names", INPUT_HASH, DIGEST):
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame.drop_duplicates("unique_id", keep=False)
 
 
-def _write(path: Path, frame: pd.DataFrame, hashes: np.ndarray) -> None:
+def _write(path: Path, frame: pd.DataFrame, hashes: np.ndarray, digests: np.ndarray) -> None:
     """Atomically: a reader never sees half a file."""
-    table = pa.Table.from_pandas(frame[["unique_id", *FEATURES]].assign(**{INPUT_HASH: hashes}), preserve_index=False)
+    table = pa.Table.from_pandas(frame[["unique_id", *FEATURES]].assign(**{INPUT_HASH: hashes, DIGEST: digests}),
+                                 preserve_index=False)
     table = table.replace_schema_metadata({VERSION_KEY: file_version().encode()})
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:

@@ -21,13 +21,11 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from pandas.util import hash_pandas_object
 
 from include.config import load_yaml
 from include.identity import engine as matching
 from include.identity import feature_cache, golden, ids, overrides, without_cycle_collection
 from include.identity.clustering import Edge
-from include.identity.features import FEATURES
 from include.warehouse import append_rows, fetch_dicts, replace_rows
 from include.warehouse.schema import (
     consents,
@@ -85,18 +83,15 @@ def features_of(nodes: list[dict[str, Any]], cache: Path | None = None) -> featu
     return feature_cache.features(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}), cache)
 
 
-def fingerprints(features: pd.DataFrame, nodes: list[dict[str, Any]], facts_by_record: dict[str, list[dict]],
+def fingerprints(found: feature_cache.Features, nodes: list[dict[str, Any]], facts_by_record: dict[str, list[dict]],
                  facts_by_email: dict[str, list[dict]], settings: str = "") -> dict[str, str]:
-    """Two digests per record, 8 hex digits each: its match features and the matching `settings`
-    (changed: re-scored; a new setting changes every record, so it is applied by a full run), then
-    everything else its customer is built from, its other fields and its consent facts (changed:
-    the customer is rebuilt)."""
+    """Two digests per record, 8 hex digits each: its match features (their digest from the
+    feature cache) and the matching `settings` (changed: re-scored; a new setting changes every
+    record, so it is applied by a full run), then everything else its customer is built from, its
+    other fields and its consent facts (changed: the customer is rebuilt)."""
     salt = int(hashlib.sha1(f"{settings}|{feature_cache.code_version()}".encode()).hexdigest()[:16], 16)
-    # first_names follows from first_key and the nickname tables, which code_version covers
-    hashed = hash_pandas_object(features[[c for c in FEATURES if c in features and c != "first_names"]], index=False,
-                                categorize=False)  # a third faster on a million mostly distinct values
     out = {}
-    for node, uid, match in zip(nodes, features["unique_id"].tolist(), hashed.tolist(), strict=True):
+    for node, uid, match in zip(nodes, found.frame["unique_id"].tolist(), found.digests.tolist(), strict=True):
         facts = facts_by_record.get(uid, []) + facts_by_email.get(node.get("email_match_key") or "", [])
         rest = repr(tuple(node.values()))
         if facts:
@@ -192,7 +187,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         found = features_of(nodes, cache)
         features = found.frame
         facts_by_record, facts_by_email = _consent_facts(conn)
-        prints = fingerprints(features, nodes, facts_by_record, facts_by_email,
+        prints = fingerprints(found, nodes, facts_by_record, facts_by_email,
                               hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
         changed, touched = _changes(prints, old_prints)
         # without the feature cache, what changed records held before is unknown: a full run
