@@ -44,6 +44,16 @@ def test_nicknames_and_scripts_agree_but_different_names_do_not():
     assert guards.names_agree(None, "olga")  # a missing name contradicts nothing
 
 
+
+def test_a_value_that_gives_no_key_is_none_and_nickname_groups_are_lists():
+    """One form for "no key", whether the field was empty or its value held none (digits for a
+    name): None, which the feature cache and Splink read as missing, never a float NaN."""
+    frame = build(pd.DataFrame({"id": ["1", "2", "3"], "first_name": ["123", None, "Bill"],
+                                "last_name": ["Orlov", "Orlov", None]}), "id")
+    assert frame["first_key"].tolist() == [None, None, "bil"]
+    assert frame["first_names"].tolist()[:2] == [None, None] and isinstance(frame["first_names"][2], list)
+    assert frame["last_key"].tolist()[2] is None and frame["first_key"].dtype == object
+
 def test_blocklisted_and_over_shared_identifiers_are_taken_out():
     rows = pd.DataFrame({"id": [str(i) for i in range(5)],
                          "first_name": ["Anna", "Boris", "Clara", "Dmitri", "Eva"],

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from include import normalise
@@ -81,10 +82,12 @@ def street_key(street: object) -> str | None:
 
 
 def _by_value(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
-    """Apply fn once per distinct value."""
-    values = series.dropna().unique()
-    lookup = {v: fn(v) for v in values}
-    return series.map(lookup).astype(object).where(series.notna(), None)
+    """Apply fn once per distinct value; missing stays None (an object column, whatever fn returns).
+    Indexing the results by the values' codes costs a third of Series.map with its dtype round trips."""
+    codes, values = pd.factorize(series)  # a missing value gets code -1: the None left last
+    results = np.empty(len(values) + 1, dtype=object)
+    results[:-1] = np.fromiter(map(fn, values), dtype=object, count=len(values))  # lists stay lists
+    return pd.Series(results[codes], index=series.index, dtype=object)
 
 
 def _digits(value: object) -> str | None:
