@@ -159,13 +159,12 @@ class _Union:
 def resolve_companies(conn: sa.Connection, run_id: str, now: datetime,
                       people: list[dict[str, Any]] | None = None) -> CompanyResolution:
     """Resolve company records and person mentions into companies (nothing is written: see `write`).
-    `people`: the person records, when the caller has read them already."""
+    `people`: the person records in record-key order, when the caller has read them already."""
     recs = sorted(fetch_dicts(conn, sa.select(company_records)), key=_rkey)
     if people is None:
         p = person_records.c
-        people = fetch_dicts(conn, sa.select(p.source, p.stream, p.record_id, p.company, p.company_record_id,
-                                             p.email, p.country))
-    people = sorted(people, key=_rkey)
+        people = sorted(fetch_dicts(conn, sa.select(p.source, p.stream, p.record_id, p.company, p.company_record_id,
+                                                    p.email, p.country)), key=_rkey)
     previous = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
         company_sources.c.source, company_sources.c.stream, company_sources.c.record_id,
         company_sources.c.company_id))}
@@ -218,7 +217,7 @@ def resolve_companies(conn: sa.Connection, run_id: str, now: datetime,
             roots = _by_name(by_name.get(name_key, set()), p["country"])
             root, kind, unclear = (roots.pop(), "name", False) if len(roots) == 1 else (None, "name", bool(roots))
             ambiguous += unclear
-        if root is None:
+        if root is None and by_domain:
             root, kind = _by_domain(by_domain, p["email"]), "email domain"
         if root is not None:
             linked[pkey] = root
