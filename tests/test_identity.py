@@ -573,3 +573,16 @@ def test_a_run_that_fails_before_its_commit_leaves_the_feature_cache_as_it_was(e
     stats = resolve(engine, "run-3")
     assert stats["mode"] == "incremental" and stats["features_computed"] == 1
     assert path.read_bytes() != saved
+
+
+def test_the_run_counts_customers_merges_sources_and_guest_only_customers():
+    """What a run reports over every customer, visited or not: five records in three customers."""
+    from include.identity.resolve import _cluster_shape
+
+    nodes = [{"source": "woocommerce"}, {"source": "mailchimp"}, {"source": "woocommerce", "guest": True},
+             {"source": "woocommerce"}, {"source": "woocommerce", "guest": True},
+             {"source": "woocommerce", "guest": True}]
+    roots = [0, 0, 0, 3, 4, 4]  # a person in two sources with a guest order; one alone; two guest orders
+    assert _cluster_shape(nodes, roots) == {
+        "contact_records": 3, "guest_orders": 3, "customers": 3, "customers_from_guest_orders_only": 1,
+        "duplicates_merged": 1, "multi_source_customers": 1, "largest_cluster": 2}

@@ -1,11 +1,12 @@
 """Warehouse schema and the one writer, on SQLite and PostgreSQL."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
-from include.warehouse import migrate, replace_rows, upsert_rows
-from include.warehouse.schema import metadata, raw_records
+from include.warehouse import append_rows, fetch_dicts, fetch_driver_dicts, migrate, replace_rows, upsert_rows
+from include.warehouse.schema import metadata, order_records, person_records, raw_records
 
 
 def _raw(record_id: str, payload: str, loaded: datetime) -> dict:
@@ -62,3 +63,21 @@ def test_migrations_produce_exactly_the_declared_schema(engine):
     if engine.dialect.name == "sqlite":  # SQLite keeps no VARCHAR lengths; 0002 widened raw ids on the others only
         diff = [d for d in diff if not (isinstance(d, list) and d[0][0] == "modify_type")]
     assert diff == []
+
+
+def test_driver_rows_once_converted_equal_the_typed_read(engine):
+    at = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    order = {"source": "s", "stream": "orders", "record_id": "1", "kind": "order", "status": "open",
+             "amount": Decimal("1234.50"), "currency": "EUR", "ordered_at": at, "source_updated_at": None, "run_id": "r"}
+    person = {"source": "s", "stream": "people", "record_id": "p", "first_name": "Анна", "date_of_birth": date(1990, 2, 3),
+              "email_consent": "subscribed", "email_consent_at": at, "source_updated_at": at, "run_id": "r"}
+    with engine.begin() as conn:
+        append_rows(conn, order_records, [order])
+        append_rows(conn, person_records, [person])
+    with engine.connect() as conn:
+        for table in (order_records, person_records):
+            query = sa.select(*[c for c in table.c if c.name != "run_id"])
+            typed = fetch_dicts(conn, query)
+            rows, convert = fetch_driver_dicts(conn, query)
+            assert [convert(r) for r in rows] == typed
+    assert typed[0]["date_of_birth"] == date(1990, 2, 3) and typed[0]["first_name"] == "Анна"

@@ -166,7 +166,7 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     config = config["people"]
     manual = overrides.load()
     with engine.connect() as conn:
-        nodes = load_nodes(conn)
+        nodes, _typed = load_nodes(conn)  # features need no typed values
         trained = active_model(conn, config_hash(config))  # same comparisons: the same weights, no EM noise
         current = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
             customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
