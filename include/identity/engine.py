@@ -70,18 +70,24 @@ def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge], seeds: np.nda
     customer of each, customers gone stale, and, transitively, whatever a link (taken or refused)
     reaches."""
     ids = features["unique_id"].tolist()
-    positions_of: dict[str, list[int]] = defaultdict(list)
-    for pos, key in enumerate(ids):
-        customer = scope.previous.get(key)
-        if customer is not None:
-            positions_of[customer].append(pos)
+    # each last-run customer's positions, as slices of one sort: a dict of lists over every record
+    # cost seconds at a million, and a run reaches only a few customers
+    codes, customers = pd.factorize(features["unique_id"].map(scope.previous))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(customers) + 1))
+    code_of = {c: i for i, c in enumerate(customers.tolist())}
+
+    def positions_of(customer: str) -> list[int]:
+        code = code_of.get(customer)
+        return [] if code is None else order[bounds[code]:bounds[code + 1]].tolist()
+
     neighbours: dict[int, list[int]] = defaultdict(list)
     for e in edges:
         neighbours[e.left].append(e.right)
         neighbours[e.right].append(e.left)
     inside: set[int] = set()
     queue = [int(p) for p in seeds.nonzero()[0]]
-    queue += [p for customer in scope.stale_customers for p in positions_of.get(customer, ())]
+    queue += [p for customer in scope.stale_customers for p in positions_of(customer)]
     seen_customers: set[str] = set()
     while queue:
         pos = queue.pop()
@@ -91,7 +97,7 @@ def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge], seeds: np.nda
         customer = scope.previous.get(ids[pos])
         if customer is not None and customer not in seen_customers:
             seen_customers.add(customer)
-            queue.extend(positions_of[customer])
+            queue.extend(positions_of(customer))
         queue.extend(n for n in neighbours.get(pos, ()) if n not in inside)
     return inside
 

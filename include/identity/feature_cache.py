@@ -3,7 +3,7 @@
 Features cost more than anything else an incremental run does (name transliteration, nickname
 groups, e-mail and street keys), and 99% of the records did not change. The cache is a Parquet
 file beside the warehouse: a derived copy, never the truth. Each row carries a 64-bit hash of the
-record's match inputs and is reused only when the record's inputs hash the same; the whole file
+record's match inputs (or of the whole record) and is reused only when it hashes the same; the whole file
 is ignored when the code or tables that compute features changed (`file_version`) or when it
 cannot be read. Deleting it only costs time. It also tells an incremental run which identifier
 values a changed or deleted record held before (engine.sharing), so it is written only after a
@@ -93,10 +93,13 @@ class Features:
             _write(path, self.frame, self.input_hashes, self.digests)
 
 
-def features(inputs: pd.DataFrame, path: Path | None) -> Features:
+def features(inputs: pd.DataFrame, path: Path | None, hashes: np.ndarray | None = None) -> Features:
     """features.build(inputs), taking unchanged records from the cache at `path` (read only: see
-    Features.save)."""
-    hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
+    Features.save). `hashes`: a 64-bit hash per row of everything its inputs come from, when the
+    caller has one (the resolve stage hashes each record once for this and its fingerprints);
+    by default, of the input columns."""
+    if hashes is None:
+        hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
     cached = _read(path) if path is not None else None
     if cached is None:
         out, computed, before = build(inputs), len(inputs), None

@@ -89,27 +89,37 @@ def load_nodes(conn: sa.Connection) -> tuple[list[dict[str, Any]], Converter]:
     return nodes, lambda node: guest(node) if node.get("guest") else person(node)
 
 
-def features_of(nodes: list[dict[str, Any]], cache: Path | None = None) -> feature_cache.Features:
+def content_hashes(nodes: list[dict[str, Any]]) -> np.ndarray:
+    """A 64-bit hash of each node's values, for the feature cache (its match inputs are among them)
+    and the record fingerprints: one pass over the records serves both."""
+    return np.fromiter((int.from_bytes(hashlib.blake2b(repr(tuple(n.values())).encode(), digest_size=8).digest(), "little")
+                        for n in nodes), dtype=np.uint64, count=len(nodes))
+
+
+def features_of(nodes: list[dict[str, Any]], cache: Path | None = None,
+                hashes: np.ndarray | None = None) -> feature_cache.Features:
     """Match features of the records (feature_cache.Features: the rest come from the feature cache
-    at `cache`). Only the input fields go into the frame, column by column (a frame of every
-    column from a million dicts costs more than the features themselves)."""
+    at `cache`, for records whose `content_hashes` are as cached). Only the input fields go into the
+    frame, column by column (a frame of every column from a million dicts costs more than the
+    features themselves)."""
     take = operator.itemgetter(*MATCH_INPUTS)  # person records hold every input; guest orders do not
     rows = zip(*[take(n) if not n.get("guest") else tuple(map(n.get, MATCH_INPUTS)) for n in nodes], strict=True)
     columns = {"unique_id": [record_key(n) for n in nodes]} | dict(zip(
         [PERSON_TO_INPUT.get(c, c) for c in MATCH_INPUTS], rows, strict=True))
-    return feature_cache.features(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}), cache)
+    return feature_cache.features(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}), cache,
+                                  hashes)
 
 
-def fingerprints(found: feature_cache.Features, nodes: list[dict[str, Any]], facts_by_record: dict[str, list[dict]],
-                 facts_by_email: dict[str, list[dict]], settings: str = "") -> dict[str, str]:
+def fingerprints(found: feature_cache.Features, nodes: list[dict[str, Any]], hashes: np.ndarray,
+                 facts_by_record: dict[str, list[dict]], facts_by_email: dict[str, list[dict]],
+                 settings: str = "") -> dict[str, str]:
     """Two digests per record, 8 hex digits each: its match features (their digest from the
     feature cache) and the matching `settings` (changed: re-scored; a new setting changes every
-    record, so it is applied by a full run), then everything else its customer is built from, its
-    other fields and its consent facts (changed: the customer is rebuilt)."""
+    record, so it is applied by a full run), then everything else its customer is built from: its
+    values (`content_hashes`) and its consent facts (changed: the customer is rebuilt)."""
     salt = int(hashlib.sha1(f"{settings}|{feature_cache.code_version()}".encode()).hexdigest()[:16], 16)
     uids = found.frame["unique_id"].tolist()
-    # crc32: a change check, not a defence against forgery, and a third of SHA-1's time here
-    rests = [zlib.crc32(repr(tuple(node.values())).encode()) for node in nodes]
+    rests = (hashes & np.uint64(0xFFFFFFFF)).tolist()
     with_facts = [i for i, (node, uid) in enumerate(zip(nodes, uids, strict=True))
                   if uid in facts_by_record or (node.get("email_match_key") or "") in facts_by_email]
     for i in with_facts:
@@ -203,10 +213,11 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             previous[key], old_prints[key] = cid, fp
         trained = None if retrain else active_model(conn, digest)
         cache = feature_cache.path_for(engine)
-        found = features_of(nodes, cache)
+        hashes = content_hashes(nodes)
+        found = features_of(nodes, cache, hashes)
         features = found.frame
         facts_by_record, facts_by_email = _consent_facts(conn)
-        prints = fingerprints(found, nodes, facts_by_record, facts_by_email,
+        prints = fingerprints(found, nodes, hashes, facts_by_record, facts_by_email,
                               hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest())
         changed, touched = _changes(prints, old_prints)
         # without the feature cache, what changed records held before is unknown: a full run
