@@ -142,7 +142,7 @@ def _changes(prints: dict[str, str], old_prints: dict[str, str]) -> tuple[set[st
     return changed, touched
 
 
-def _companies_changed(previous: dict[str, str], stored: dict[str, tuple],
+def _companies_changed(previous: dict[str, str], stored: dict[str, dict[str, Any]],
                        company_of_person: dict[tuple, str]) -> set[str]:
     """Last run's customers whose company (their first record's that has one, in record-key order)
     is no longer the stored one. Only people linked to a company are looked at."""
@@ -151,7 +151,7 @@ def _companies_changed(previous: dict[str, str], stored: dict[str, tuple],
         customer, company = previous.get("|".join(person)), company_of_person[person]
         if customer is not None and company and customer not in now:
             now[customer] = company
-    return {cid for cid, (_status, _at, company) in stored.items() if now.get(cid) != company}
+    return {cid for cid, row in stored.items() if now.get(cid) != row["company_id"]}
 
 
 def active_model(conn: sa.Connection, digest: str) -> dict[str, Any] | None:
@@ -160,15 +160,21 @@ def active_model(conn: sa.Connection, digest: str) -> dict[str, Any] | None:
     return json.loads(row[0]) if row else None
 
 
-def _kept_edges(conn: sa.Connection, unchanged: set[str], position: dict[str, int]) -> list[Edge]:
-    out = []
-    for left, right, weight, prob, evidence in conn.execute(sa.select(
-            customer_links.c.left_key, customer_links.c.right_key, customer_links.c.match_weight,
-            customer_links.c.match_probability, customer_links.c.evidence).where(customer_links.c.rule == "model")):
-        if left in unchanged and right in unchanged:
-            out.append(Edge.of(position[left], position[right], weight, "model",
-                               {"weights": json.loads(evidence or "{}"), "probability": prob}))
-    return out
+def _kept_edges(conn: sa.Connection, ids: pd.Series, changed: set[str]) -> list[Edge]:
+    """The last run's model links between records that are still here and unchanged, by position in `ids`."""
+    rows = conn.execute(sa.select(
+        customer_links.c.left_key, customer_links.c.right_key, customer_links.c.match_weight,
+        customer_links.c.match_probability, customer_links.c.evidence).where(customer_links.c.rule == "model")).all()
+    if not rows:
+        return []
+    left, right, weight, probability, evidence = zip(*rows, strict=True)
+    index = pd.Index(ids)
+    at_left, at_right = index.get_indexer(left), index.get_indexer(right)
+    keep = (at_left >= 0) & (at_right >= 0) & ~pd.Series(left).isin(changed).to_numpy() & \
+        ~pd.Series(right).isin(changed).to_numpy()
+    return [Edge.of(int(at_left[i]), int(at_right[i]), weight[i], "model",
+                    {"weights": json.loads(evidence[i] or "{}"), "probability": probability[i]})
+            for i in np.flatnonzero(keep)]
 
 
 def references(nodes: list[dict[str, Any]], config: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -223,9 +229,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         # without the feature cache, what changed records held before is unknown: a full run
         incremental = trained is not None and bool(old_prints) and found.before is not None and \
             len(touched) <= INCREMENTAL_SHARE * max(len(prints), 1)
-        position = {uid: i for i, uid in enumerate(features["unique_id"])}
-        kept = _kept_edges(conn, set(prints) - changed, position) if incremental else []
-        stored = _stored_customers(conn) if incremental else {}
+        kept = _kept_edges(conn, features["unique_id"], changed) if incremental else []
+        stored, convert_stored = _stored_customers(conn) if incremental else ({}, None)
         order_rows = fetch_dicts(conn, sa.select(order_records))
         from include.identity import companies as company_resolution
         companies = company_resolution.resolve_companies(conn, run_id, now, [n for n in nodes if not n.get("guest")])
@@ -273,7 +278,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         if incremental:  # a customer whose records, membership, consent and company are as stored stays as is
             members_now = {keys[i] for i in idx}
             if not members_now & touched and members_now == members_before.get(customer_id) and \
-                    stored.get(customer_id) == (status, _naive_utc(consent_at), company_id):
+                    _as_stored(stored.get(customer_id), convert_stored) == (status, _naive_utc(consent_at), company_id):
                 continue
         affected.add(customer_id)
         values, lineage = golden.golden(records, rules)
@@ -373,11 +378,19 @@ def _orders(order_rows: list[dict[str, Any]], customer_of: dict[str, str], rates
     return out
 
 
-def _stored_customers(conn: sa.Connection) -> dict[str, tuple]:
-    """What an incremental run compares besides records: each customer's consent and company."""
+def _stored_customers(conn: sa.Connection) -> tuple[dict[str, dict[str, Any]], Converter]:
+    """What an incremental run compares besides records: each customer's consent and company, as
+    the driver gives them, and what converts one (few are compared: most are not reached)."""
     c = customers.c
-    return {cid: (status, _naive_utc(at), company) for cid, status, at, company in conn.execute(
-        sa.select(c.customer_id, c.email_consent, c.email_consent_at, c.company_id))}
+    rows, convert = fetch_driver_dicts(conn, sa.select(c.customer_id, c.email_consent, c.email_consent_at, c.company_id))
+    return {r["customer_id"]: r for r in rows}, convert
+
+
+def _as_stored(row: dict[str, Any] | None, convert: Converter) -> tuple | None:
+    if row is None:
+        return None
+    row = convert(dict(row))
+    return row["email_consent"], _naive_utc(row["email_consent_at"]), row["company_id"]
 
 
 def _naive_utc(value: datetime | None) -> datetime | None:
