@@ -208,6 +208,8 @@ def resolve_companies(conn: sa.Connection, run_id: str, now: datetime,
     mentions: dict[tuple[str, str | None], list[dict[str, Any]]] = defaultdict(list)
     ambiguous = 0
     for p in people:
+        if not (p["company"] or p["company_record_id"] or by_domain):
+            continue  # most people: nothing that could attach them
         pkey = (p["source"], p["stream"], p["record_id"])
         name_key = normalise.company_key(p["company"])
         root, kind, unclear = None, "account", False

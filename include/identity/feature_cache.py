@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -93,28 +94,35 @@ class Features:
             _write(path, self.frame, self.input_hashes, self.digests)
 
 
-def features(inputs: pd.DataFrame, path: Path | None, hashes: np.ndarray | None = None) -> Features:
-    """features.build(inputs), taking unchanged records from the cache at `path` (read only: see
-    Features.save). `hashes`: a 64-bit hash per row of everything its inputs come from, when the
-    caller has one (the resolve stage hashes each record once for this and its fingerprints);
-    by default, of the input columns."""
-    if hashes is None:
-        hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
+def features(inputs: pd.DataFrame, path: Path | None) -> Features:
+    """features.build(inputs), taking unchanged records (same input columns) from the cache at
+    `path` (read only: see Features.save)."""
+    hashes = hash_pandas_object(inputs.drop(columns="unique_id"), index=False, categorize=False).to_numpy()
+    return features_for(inputs["unique_id"].tolist(), hashes, lambda rows: inputs[rows], path)
+
+
+def features_for(ids: list[str], hashes: np.ndarray, inputs_of: Callable[[np.ndarray], pd.DataFrame],
+                 path: Path | None) -> Features:
+    """Features of the records `ids`, each with a 64-bit hash of everything its inputs come from:
+    a record whose hash is as cached takes its cached features, and only the others' input frame
+    is asked for, `inputs_of(mask)` (unique_id and input columns of the records where the boolean
+    mask is set; building it for a million records cost more than reading the cache)."""
     cached = _read(path) if path is not None else None
+    everyone = np.ones(len(ids), dtype=bool)
     if cached is None:
-        out, computed, before = build(inputs), len(inputs), None
-        digests = digest(out)
+        out = build(inputs_of(everyone))
+        computed, before, digests = len(ids), None, digest(out)
     else:
-        at = pd.Index(cached["unique_id"]).get_indexer(inputs["unique_id"])  # -1: not in the cache
+        at = pd.Index(cached["unique_id"]).get_indexer(ids)  # -1: not in the cache
         hit = at >= 0
         hit[hit] = cached[INPUT_HASH].to_numpy()[at[hit]] == hashes[hit]
         out = cached.iloc[at[hit]].reset_index(drop=True)
         out.index = np.flatnonzero(hit)
-        digests = np.empty(len(inputs), dtype=np.uint64)
+        digests = np.empty(len(ids), dtype=np.uint64)
         digests[hit] = cached[DIGEST].to_numpy()[at[hit]]
         computed = int((~hit).sum())
         if computed:
-            fresh = build(inputs[~hit])
+            fresh = build(inputs_of(~hit))
             fresh.index = np.flatnonzero(~hit)
             digests[~hit] = digest(fresh)
             out = pd.concat([out, fresh]).sort_index()

@@ -98,16 +98,24 @@ def content_hashes(nodes: list[dict[str, Any]]) -> np.ndarray:
 
 def features_of(nodes: list[dict[str, Any]], cache: Path | None = None,
                 hashes: np.ndarray | None = None) -> feature_cache.Features:
-    """Match features of the records (feature_cache.Features: the rest come from the feature cache
-    at `cache`, for records whose `content_hashes` are as cached). Only the input fields go into the
-    frame, column by column (a frame of every column from a million dicts costs more than the
-    features themselves)."""
-    take = operator.itemgetter(*MATCH_INPUTS)  # person records hold every input; guest orders do not
-    rows = zip(*[take(n) if not n.get("guest") else tuple(map(n.get, MATCH_INPUTS)) for n in nodes], strict=True)
-    columns = {"unique_id": [record_key(n) for n in nodes]} | dict(zip(
-        [PERSON_TO_INPUT.get(c, c) for c in MATCH_INPUTS], rows, strict=True))
-    return feature_cache.features(pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}), cache,
-                                  hashes)
+    """Match features of the records (feature_cache.Features): with `hashes` (`content_hashes`),
+    those of records hashing as cached come from the feature cache at `cache`, and only the others'
+    input frame is built, column by column (a frame of every column from a million dicts costs
+    more than the features themselves)."""
+    ids = [record_key(n) for n in nodes]
+
+    def inputs_of(rows: np.ndarray) -> pd.DataFrame:
+        chosen = [nodes[i] for i in np.flatnonzero(rows)]
+        take = operator.itemgetter(*MATCH_INPUTS)  # person records hold every input; guest orders do not
+        values = zip(*[take(n) if not n.get("guest") else tuple(map(n.get, MATCH_INPUTS)) for n in chosen],
+                     strict=True)
+        columns = {"unique_id": [ids[i] for i in np.flatnonzero(rows)]} | dict(zip(
+            [PERSON_TO_INPUT.get(c, c) for c in MATCH_INPUTS], values, strict=True))
+        return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
+
+    if hashes is None:
+        return feature_cache.features(inputs_of(np.ones(len(nodes), dtype=bool)), cache)
+    return feature_cache.features_for(ids, hashes, inputs_of, cache)
 
 
 def fingerprints(found: feature_cache.Features, nodes: list[dict[str, Any]], hashes: np.ndarray,
