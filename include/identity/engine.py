@@ -110,8 +110,10 @@ def deterministic_edges(features: pd.DataFrame, rules: list[dict[str, Any]]) -> 
     names = features["first_key"].tolist()
 
     def partner(pos: int, earlier: list[int]) -> int | None:
-        candidates = [h for h in earlier if h != pos]
-        return next((h for h in candidates if names_agree(names[h], names[pos])), candidates[0] if candidates else None)
+        for h in earlier:
+            if h != pos and names_agree(names[h], names[pos]):
+                return h
+        return next((h for h in earlier if h != pos), None)
 
     for rule in rules:
         column, other = rule["column"], rule.get("other_column")

@@ -103,10 +103,11 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
     first_key = features["first_key"].tolist()
     shared: dict[str, set[str]] = defaultdict(set)
     for (space, value), positions in holders.items():
-        if len(positions) < 2:
+        limit = int(limits.get(space, limits.get("default", 2)))
+        if len(positions) < 2 or len(positions) <= limit:  # no more people than records: nothing to count
             continue
         people = distinct_people([first_key[p] for p in positions])
-        if people > int(limits.get(space, limits.get("default", 2))):
+        if people > limit:
             shared[space].add(value)
             report.append({"column": space, "value": value, "records": len(positions),
                            "reason": f"shared by {people} people"})
