@@ -72,7 +72,7 @@ def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge], seeds: np.nda
     ids = features["unique_id"].tolist()
     # each last-run customer's positions, as slices of one sort: a dict of lists over every record
     # cost seconds at a million, and a run reaches only a few customers
-    codes, customers = pd.factorize(features["unique_id"].map(scope.previous))
+    codes, customers = pd.factorize(pd.Series([scope.previous.get(key) for key in ids], dtype=object))
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(customers) + 1))
     code_of = {c: i for i, c in enumerate(customers.tolist())}

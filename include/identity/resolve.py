@@ -220,11 +220,13 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     with engine.connect() as conn:
         nodes, typed = load_nodes(conn)
         previous, old_prints = {}, {}
-        for s, st, rid, cid, fp in conn.execute(sa.select(
-                customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
-                customer_sources.c.customer_id, customer_sources.c.fingerprint)):
-            key = f"{s}|{st}|{rid}"
-            previous[key], old_prints[key] = cid, fp
+        links, _ = fetch_driver_dicts(conn, sa.select(  # text only: nothing to convert
+            customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
+            customer_sources.c.customer_id, customer_sources.c.fingerprint))
+        for link in links:
+            key = record_key(link)
+            previous[key], old_prints[key] = link["customer_id"], link["fingerprint"]
+        del links
         trained = None if retrain else active_model(conn, digest)
         cache = feature_cache.path_for(engine)
         hashes = content_hashes(nodes)
