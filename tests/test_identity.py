@@ -586,3 +586,21 @@ def test_the_run_counts_customers_merges_sources_and_guest_only_customers():
     assert _cluster_shape(nodes, roots) == {
         "contact_records": 3, "guest_orders": 3, "customers": 3, "customers_from_guest_orders_only": 1,
         "duplicates_merged": 1, "multi_source_customers": 1, "largest_cluster": 2}
+
+
+def test_equally_strong_model_links_are_taken_in_one_order_whatever_order_splink_returns_them():
+    """Splink's DuckDB threads return scored pairs in varying order. Among links of equal weight
+    the order decides which is taken and which refused, so it must not come from there: the same
+    records give the same customers and the same evidence on every run."""
+    ids = ["a|x|1", "b|x|2", "c|x|3"]
+    scored = pd.DataFrame({"unique_id_l": ["a|x|1", "b|x|2"], "unique_id_r": ["c|x|3", "c|x|3"],
+                           "match_weight": [12.5, 12.5], "match_probability": [0.9998, 0.9998],
+                           "mw_name": [0.0, 0.0], "mw_address": [12.5, 12.5]})
+    position = {uid: i for i, uid in enumerate(ids)}
+    names = [("anna", "orlova"), ("olga", "orlova"), None]  # the third record has no given name
+
+    def taken(frame: pd.DataFrame) -> tuple[list[int], list[tuple[int, int]]]:
+        result = cluster(3, matching.model_edges(frame, position, {}), names, set(), 10)
+        return result.roots, [(e.left, e.right) for e in result.accepted]
+
+    assert taken(scored) == taken(scored.iloc[::-1].reset_index(drop=True))

@@ -151,7 +151,15 @@ def model_edges(scored: pd.DataFrame, position: dict[str, int], overrides: dict[
         personal = any(weights.get(k, -math.inf) >= v for k, v in overrides.items())
         edges.append(Edge.of(position[row[0]], position[row[1]], float(row[2]), "model",
                              {"weights": weights, "probability": float(row[3])}, may_join_names=personal))
-    return edges
+    return in_record_order(edges)
+
+
+def in_record_order(edges: list[Edge]) -> list[Edge]:
+    """Model links by the positions of their records. Clustering takes the strongest first and
+    keeps this order among equal weights, which decides which of two equal links is taken as
+    evidence, or which of two contradicting records joins a third: never Splink's output order,
+    which DuckDB's threads vary from run to run."""
+    return sorted(edges, key=lambda e: (e.left, e.right))
 
 
 def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any] | None = None,
@@ -190,12 +198,13 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
             if changed is not None:
                 is_changed = guarded["unique_id"].isin(changed)
                 scored = model.predict_changed(guarded, is_changed, trained, threshold)
-                edges += kept
             else:
                 scored = model.predict(guarded, trained, threshold)
             scored_count = len(scored)
             overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
-            edges += model_edges(scored, position, overrides)
+            # the last run's links and this run's in one order, as a full run would take them
+            edges += in_record_order([*kept, *model_edges(scored, position, overrides)]) if kept else \
+                model_edges(scored, position, overrides)
             del scored
     names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
