@@ -77,8 +77,11 @@ def _when(fact: dict[str, Any]) -> datetime:
     return _aware(fact.get("recorded_at"))
 
 
-def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Golden values and their lineage rows (field, source record, rule)."""
+def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]],
+           stamp: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Golden values and their lineage rows (field, source record, rule), each row starting with
+    `stamp` (its customer and run: a run writes millions of these rows, so each is built once)."""
+    stamp = stamp or {}
     values: dict[str, Any] = {}
     lineage = []
     if len(records) == 1:  # most customers: every value comes from the one record, whatever the rule
@@ -87,7 +90,7 @@ def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]
             value = record.get(field)
             values[field] = None if value in (None, "") else value
             if values[field] is not None:
-                lineage.append({"field": field, "source": record["source"], "stream": record["stream"],
+                lineage.append({**stamp, "field": field, "source": record["source"], "stream": record["stream"],
                                 "record_id": record["record_id"], "rule": rule,
                                 "source_updated_at": record.get("source_updated_at")})
         return values, lineage
@@ -96,7 +99,7 @@ def golden(records: list[dict[str, Any]], rules: dict[str, tuple[str, list[str]]
         winner = choose(recent, field, rule, priority)
         values[field] = winner[field] if winner else None
         if winner:
-            lineage.append({"field": field, "source": winner["source"], "stream": winner["stream"],
+            lineage.append({**stamp, "field": field, "source": winner["source"], "stream": winner["stream"],
                             "record_id": winner["record_id"], "rule": rule,
                             "source_updated_at": winner.get("source_updated_at")})
     return values, lineage

@@ -291,13 +291,13 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                     _as_stored(stored.get(customer_id), convert_stored) == (status, _naive_utc(consent_at), company_id):
                 continue
         affected.add(customer_id)
-        values, lineage = golden.golden(records, rules)
+        values, lineage = golden.golden(records, rules, {"customer_id": customer_id, "run_id": run_id})
         customer_rows.append({
             "customer_id": customer_id, **values, "company_id": company_id,
             "email_consent": status, "email_consent_at": consent_at, "can_email": status == "subscribed",
             "source_count": len(sources), "record_count": len(records), "sources": ",".join(sources),
             "updated_at": now, "run_id": run_id})
-        lineage_rows.extend({**row, "customer_id": customer_id, "run_id": run_id} for row in lineage)
+        lineage_rows.extend(lineage)
         link_rows.extend({"source": nodes[i]["source"], "stream": nodes[i]["stream"], "record_id": nodes[i]["record_id"],
                           "customer_id": customer_id, "matched_by": evidence.get(i, "single record"),
                           "fingerprint": prints[keys[i]], "run_id": run_id} for i in idx)
