@@ -62,16 +62,6 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(trained_on, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _node_queries() -> tuple[sa.Select, sa.Select]:
-    """Person records, and guest orders (no customer record). Without the staging run_id, which
-    changes with every staging run and is no part of a customer."""
-    def columns(table: sa.Table) -> list[sa.Column]:
-        return [c for c in table.c if c.name != "run_id"]
-
-    return (sa.select(*columns(person_records)),
-            sa.select(*columns(order_records)).where(order_records.c.contact_record_id.is_(None)))
-
-
 def load_nodes(conn: sa.Connection) -> tuple[list[dict[str, Any]], Converter]:
     """Person records, plus guest orders (no customer record) as records of their own, in
     record-key order, with the driver's values: most are only hashed and matched. The converter

@@ -23,7 +23,7 @@ def fetch_driver_dicts(conn: sa.Connection, query: sa.Select) -> tuple[list[dict
     """Rows as dicts of the driver's own values (SQLite's dates stay ISO text, its decimals floats),
     read through the DB-API cursor without SQLAlchemy's per-row work, and what converts one of them,
     in place, into the row `fetch_dicts` gives. For reads where most rows are only hashed or matched
-    and few are used (half the time of `fetch_dicts` at a million person records). Convert a row
+    and few are used (resolve's read of a million person records, profiled: 8.6 -> 5.7 s). Convert a row
     once: a converted value is not the driver's any more."""
     sql = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     cursor = conn.connection.cursor()
