@@ -583,7 +583,8 @@ def test_the_run_counts_customers_merges_sources_and_guest_only_customers():
              {"source": "woocommerce"}, {"source": "woocommerce", "guest": True},
              {"source": "woocommerce", "guest": True}]
     roots = [0, 0, 0, 3, 4, 4]  # a person in two sources with a guest order; one alone; two guest orders
-    assert _cluster_shape(nodes, roots) == {
+    counts = [0 if n.get("guest") else 1 for n in nodes]
+    assert _cluster_shape(nodes, counts, roots) == {
         "contact_records": 3, "guest_orders": 3, "customers": 3, "customers_from_guest_orders_only": 1,
         "duplicates_merged": 1, "multi_source_customers": 1, "largest_cluster": 2}
 

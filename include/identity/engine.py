@@ -203,8 +203,7 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
             scored_count = len(scored)
             overrides = (config.get("guards") or {}).get("names_may_differ_when") or {}
             # the last run's links and this run's in one order, as a full run would take them
-            edges += in_record_order([*kept, *model_edges(scored, position, overrides)]) if kept else \
-                model_edges(scored, position, overrides)
+            edges += in_record_order([*kept, *model_edges(scored, position, overrides)])
             del scored
     names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}

@@ -95,11 +95,12 @@ def features_of(nodes: list[dict[str, Any]], cache: Path | None = None,
     ids = [record_key(n) for n in nodes]
 
     def inputs_of(rows: np.ndarray) -> pd.DataFrame:
-        chosen = [nodes[i] for i in np.flatnonzero(rows)]
+        positions = np.flatnonzero(rows).tolist()
+        chosen = [nodes[i] for i in positions]
         take = operator.itemgetter(*MATCH_INPUTS)  # person records hold every input; guest orders do not
         values = zip(*[take(n) if not n.get("guest") else tuple(map(n.get, MATCH_INPUTS)) for n in chosen],
                      strict=True)
-        columns = {"unique_id": [ids[i] for i in np.flatnonzero(rows)]} | dict(zip(
+        columns = {"unique_id": [ids[i] for i in positions]} | dict(zip(
             [PERSON_TO_INPUT.get(c, c) for c in MATCH_INPUTS], values, strict=True))
         return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
 
@@ -240,10 +241,11 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         rebuild = {previous[k] for k in set(previous) - set(prints)}  # lost a record
         rebuild |= _companies_changed(previous, stored, companies.company_of_person)
         scope = matching.Scope(previous, touched, rebuild, found.before)
+    counts = [0 if n.get("guest") else 1 for n in nodes]  # a guest order adds no person to a cluster
     result = matching.match(features, config, trained, must_link=manual["must_link"], references=references(nodes, config),
                             cannot_link=manual["cannot_link"], changed=changed if incremental else None, kept=kept,
-                            counts=[0 if n.get("guest") else 1 for n in nodes], scope=scope)
-    shape = _cluster_shape(nodes, result.clusters.roots)
+                            counts=counts, scope=scope)
+    shape = _cluster_shape(nodes, counts, result.clusters.roots)
     keys = result.ids
     members: dict[int, list[int]] = defaultdict(list)
     for i, root in enumerate(result.clusters.roots):
@@ -411,12 +413,12 @@ def _replace_customers(conn: sa.Connection, ids_to_replace: set[str], customer_r
         append_rows(conn, table, rows)
 
 
-def _cluster_shape(nodes: list[dict[str, Any]], roots: list[int]) -> dict[str, int]:
+def _cluster_shape(nodes: list[dict[str, Any]], counts: list[int], roots: list[int]) -> dict[str, int]:
     """Counts over every customer, by array arithmetic: an incremental run leaves most customers
     unvisited, and a Python pass over a million records costs seconds."""
     roots_array = np.asarray(roots, dtype=np.int64)
     size = len(roots_array)
-    contact = np.fromiter((not n.get("guest") for n in nodes), dtype=bool, count=size)
+    contact = np.asarray(counts, dtype=bool)  # person records, not guest orders
     source_codes, sources = pd.factorize(pd.Series([n["source"] for n in nodes], dtype=object))
     # roots are positions: a count per position stands for a set of customers (np.unique sorts)
     customers = int(np.count_nonzero(np.bincount(roots_array, minlength=size)))
