@@ -171,3 +171,14 @@ def truth_count(directory, source: str, stream: str) -> int:
     if not keys:
         raise KeyError(f"the generator made no {source}.{stream}")
     return counts[keys[0]]
+
+
+@pytest.fixture
+def no_overrides(tmp_path, monkeypatch):
+    """An overrides file of the test's own: `seam identity split` writes to it, never to the shipped one."""
+    from include.identity import overrides
+
+    file = tmp_path / "identity_overrides.yaml"
+    file.write_text("# overrides\nmust_link: []\ncannot_link: []\n", encoding="utf-8")
+    monkeypatch.setattr(overrides, "path", lambda: file)
+    return file

@@ -213,14 +213,6 @@ def complete(row):
     return {c.name: row.get(c.name) for c in person_records.columns}
 
 
-@pytest.fixture
-def no_overrides(tmp_path, monkeypatch):
-    file = tmp_path / "identity_overrides.yaml"
-    file.write_text("# overrides\nmust_link: []\ncannot_link: []\n", encoding="utf-8")
-    monkeypatch.setattr(overrides, "path", lambda: file)
-    return file
-
-
 BASE = [
     person("woocommerce", "1", "Анна", "Смирнова", "anna.smirnova@mail.ru", "+79161234567",
            address_line1="ул. Ленина, д. 1", city="Москва", postcode="101000"),

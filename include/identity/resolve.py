@@ -3,7 +3,7 @@
 Reads the core record tables, matches with the engine (mappings/matching.yaml), applies the
 overrides, keeps ids stable (include/identity/ids.py), builds golden records with lineage and
 consent, links people to companies, and writes customers, their links and evidence, id history,
-guard reports and orders together. A run reuses the saved model and scores only pairs that
+guard reports and orders (those that differ) together. A run reuses the saved model and scores only pairs that
 involve new or changed records when few changed (incremental); `retrain=True` re-estimates it.
 """
 
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from include.config import load_yaml
 from include.identity import engine as matching
 from include.identity import feature_cache, golden, ids, overrides, without_cycle_collection
+from include.identity import orders as core_orders
 from include.identity.clustering import Edge
 from include.warehouse import append_rows, fetch_dicts, fetch_driver_dicts, replace_rows
 from include.warehouse.reader import Converter
@@ -40,11 +41,9 @@ from include.warehouse.schema import (
     identity_issues,
     identity_models,
     order_records,
-    orders,
     person_records,
 )
 
-REVENUE_STATUSES = {"completed", "open"}
 INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full scoring run is cheaper
 PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
 MATCH_INPUTS = ("first_name", "middle_name", "last_name", "email", "phone", "phone_alt", "date_of_birth",
@@ -232,7 +231,6 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             len(touched) <= INCREMENTAL_SHARE * max(len(prints), 1)
         kept = _kept_edges(conn, features["unique_id"], changed) if incremental else []
         stored, convert_stored = _stored_customers(conn) if incremental else ({}, None)
-        order_rows = fetch_dicts(conn, sa.select(order_records))
         from include.identity import companies as company_resolution
         companies = company_resolution.resolve_companies(conn, run_id, now, [n for n in nodes if not n.get("guest")])
 
@@ -297,8 +295,6 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                      if (cid := customer_of_root[result.clusters.roots[e.left]]) in affected]
     gone = set(members_before) - set(customer_of_root.values())
     issue_rows = _issues(result, keys, run_id)
-    customer_of = {keys[i]: customer_of_root[root] for root, idx in members.items() for i in idx} if order_rows else {}
-    core_orders = _orders(order_rows, customer_of, rates, run_id)
 
     with engine.begin() as conn:
         if incremental:  # only customers that changed (and those gone) are rewritten
@@ -308,7 +304,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             replace_rows(conn, customer_sources, link_rows)
             replace_rows(conn, customer_links, link_evidence)
             replace_rows(conn, customer_field_lineage, lineage_rows)
-        replace_rows(conn, orders, core_orders)
+        order_stats = core_orders.refresh(conn, rates, run_id)  # after customer_sources: it joins them
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
         append_rows(conn, identity_issues, issue_rows)
         company_resolution.write(conn, companies)
@@ -319,7 +315,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
     found.save(cache)
-    return _stats(nodes, result, shape, len(affected | gone), core_orders, history, previous,
+    return _stats(nodes, result, shape, len(affected | gone), order_stats, history, previous,
                   incremental, companies.stats, set(customer_of_root.values())) | {
         "features_computed": found.computed}
 
@@ -363,21 +359,6 @@ def _issues(result: matching.MatchResult, keys: list[str], run_id: str) -> list[
               "records": 2, "reason": f"{reason} ({e.rule}, weight {e.weight:.1f})"}
              for e, reason in result.clusters.refused]
     return rows
-
-
-def _orders(order_rows: list[dict[str, Any]], customer_of: dict[str, str], rates: dict[str, Decimal],
-            run_id: str) -> list[dict[str, Any]]:
-    """Core orders with their customer: the contact record's, or a guest order's own (by record key)."""
-    out = []
-    for o in order_rows:
-        ref = f"{o['source']}|{o['contact_stream']}|{o['contact_record_id']}" if o["contact_record_id"] else \
-            record_key(o)
-        amount = Decimal(str(o["amount"]))
-        out.append({"source": o["source"], "stream": o["stream"], "record_id": o["record_id"],
-                    "customer_id": customer_of.get(ref), "status": o["status"], "amount": amount,
-                    "currency": o["currency"], "amount_reporting": (amount * rates[o["currency"]]).quantize(Decimal("0.01")),
-                    "ordered_at": o["ordered_at"], "counts_as_revenue": o["status"] in REVENUE_STATUSES, "run_id": run_id})
-    return out
 
 
 def _stored_customers(conn: sa.Connection) -> tuple[dict[str, dict[str, Any]], Converter]:
@@ -433,7 +414,7 @@ def _cluster_shape(nodes: list[dict[str, Any]], counts: list[int], roots: list[i
             "largest_cluster": int(contact_sizes.max(initial=0))}
 
 
-def _stats(nodes, result, shape, rewritten, core_orders, history, previous, incremental,
+def _stats(nodes, result, shape, rewritten, order_stats, history, previous, incremental,
            company_stats, ids_now) -> dict[str, Any]:
     changes = defaultdict(int)
     for h in history:
@@ -446,7 +427,7 @@ def _stats(nodes, result, shape, rewritten, core_orders, history, previous, incr
             "identifiers_taken_out": len(result.guard_report), "mode": "incremental" if incremental else "full",
             "records_rescored": len(nodes) if result.rescored is None else result.rescored,
             "records_reclustered": len(nodes) if result.reclustered is None else len(result.reclustered),
-            "orders": len(core_orders), "orders_without_customer": sum(1 for o in core_orders if o["customer_id"] is None),
+            **order_stats,
             "customer_ids_kept": len(ids_now & set(previous.values())),
             "id_changes": dict(changes), "companies": company_stats}
 
