@@ -9,6 +9,9 @@ a few Cyrillic spellings, second e-mail addresses, gmail dot / +tag variants, E.
 people), addresses (~60%), households sharing a landline and an address (and a few a mailbox), some
 dates of birth and company names. Every record's person id is kept as ground truth; pairwise
 precision/recall of the resulting clusters is reported as a sanity check (computed after timing).
+With --orders-per-record M (default 0, as in the figures before 2026-12-01's fourth session), each
+record also gets about M orders in `order_records` (contact orders: the pipeline joins each to its
+record's customer), drawn from a generator of their own so the person records stay the same.
 
 Measurements, each in a fresh child process (peak RSS = VmHWM of the child; ru_maxrss would carry
 the parent's peak across exec), after the imports:
@@ -22,10 +25,11 @@ the parent's peak across exec), after the imports:
                predict at the same threshold and linker.clustering.cluster_pairwise_predictions_at_threshold,
                clusters to pandas. No guards, rules, golden records or writes.
   incremental  after `seam`, 0.5% of the records get a new phone, e-mail or a name typo and 0.5% new
-               records are added; resolve(engine, "bench-2") with the saved model (stats["mode"] must be
+               records are added (with orders: 0.5% of the orders change status, and the new records get
+               their orders); resolve(engine, "bench-2") with the saved model (stats["mode"] must be
                "incremental").
 
-Usage: python -m bench identity [--records 100000,1000000] [--seed 7] [--budget 3600]
+Usage: python -m bench identity [--records 100000,1000000] [--seed 7] [--orders-per-record 0] [--budget 3600]
                                 [--work-dir DIR] [--out bench/results/identity.json]
 """
 
@@ -42,6 +46,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -229,50 +234,81 @@ class Keys:
         return row
 
 
-def seed(db: Path, records: int, seed_value: int, state: Path) -> dict[str, Any]:
-    """A fresh migrated warehouse with `records` person records; the generator (for the delta) is pickled."""
+class Orders:
+    """Contact orders of the bench records, about `per_record` each, from a generator of their own."""
+
+    STATUSES = ("completed", "completed", "completed", "open", "cancelled", "refunded")
+
+    def __init__(self, seed_value: int, per_record: float):
+        self.rng, self.per_record, self.made = random.Random(seed_value * 7919 + 1), per_record, 0
+
+    def of(self, record: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+        whole, part = divmod(self.per_record, 1)
+        out = []
+        for _ in range(int(whole) + (self.rng.random() < part)):
+            self.made += 1
+            out.append({"source": record["source"], "stream": "orders", "record_id": f"o{self.made}",
+                        "kind": "order", "contact_stream": record["stream"], "contact_record_id": record["record_id"],
+                        "status": self.rng.choice(self.STATUSES), "amount": Decimal(self.rng.randint(100, 500_000)) / 100,
+                        "currency": self.rng.choice(("RUB", "RUB", "USD", "EUR")),
+                        "ordered_at": EPOCH + timedelta(seconds=self.rng.randint(0, 365 * 86400)), "run_id": run_id})
+        return out
+
+
+def seed(db: Path, records: int, seed_value: int, state: Path, orders_per_record: float = 0.0) -> dict[str, Any]:
+    """A fresh migrated warehouse with `records` person records (and their orders); the generators
+    (for the delta) are pickled."""
     import sqlalchemy as sa
 
     from include.warehouse import migrate
-    from include.warehouse.schema import person_records
+    from include.warehouse.schema import order_records, person_records
 
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = sa.create_engine(f"sqlite:///{db}")
     migrate(engine)
-    gen, keys = Generator(seed_value), Keys()
+    gen, keys, orders = Generator(seed_value), Keys(), Orders(seed_value, orders_per_record)
     truth: dict[str, int] = {}
     pid, made = 0, 0
     with engine.begin() as conn:
         batch: list[dict[str, Any]] = []
+        order_batch: list[dict[str, Any]] = []
         while made < records:
             for row in gen.person_records(gen.person(pid), "bench-seed")[: records - made]:
                 truth[key_of(row["source"], row["stream"], row["record_id"])] = row.pop("_pid")
                 batch.append(keys.fill(row))
+                order_batch += orders.of(row, "bench-seed")
                 made += 1
             pid += 1
             if len(batch) >= CHUNK:
                 conn.execute(person_records.insert(), batch)
                 batch = []
-        if batch:
-            conn.execute(person_records.insert(), batch)
+            if len(order_batch) >= CHUNK:
+                conn.execute(order_records.insert(), order_batch)
+                order_batch = []
+        for table, rows in ((person_records, batch), (order_records, order_batch)):
+            if rows:
+                conn.execute(table.insert(), rows)
     engine.dispose()
     with state.open("wb") as fh:
-        pickle.dump({"generator": gen, "truth": truth}, fh)
-    return {"records": records, "people": pid, "seconds": round(time.perf_counter() - started, 1)}
+        pickle.dump({"generator": gen, "truth": truth, "orders": orders}, fh)
+    return {"records": records, "people": pid, "orders": orders.made,
+            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def mutate(db: Path, state: Path, share_changed: float = 0.005, share_new: float = 0.005) -> dict[str, Any]:
     """Change 0.5% of the records (a new phone, a new e-mail or a name typo, a third each) and add 0.5%
-    new records (half of them new records of known people, half new people)."""
+    new records (half of them new records of known people, half new people); the same shares of the
+    orders change status, and the new records get their orders."""
     import sqlalchemy as sa
 
-    from include.warehouse.schema import person_records
+    from include.warehouse.schema import order_records, person_records
 
     with state.open("rb") as fh:
         saved = pickle.load(fh)  # noqa: S301 - our own file
     gen: Generator = saved["generator"]
+    orders: Orders = saved["orders"]
     truth: dict[str, int] = saved["truth"]
     keys, rng = Keys(), gen.rng
     engine = sa.create_engine(f"sqlite:///{db}")
@@ -308,10 +344,20 @@ def mutate(db: Path, state: Path, share_changed: float = 0.005, share_new: float
             truth[key_of(row["source"], row["stream"], row["record_id"])] = row.pop("_pid")
             new_rows.append(keys.fill(row))
         conn.execute(person_records.insert(), new_rows)
+        new_orders = [o for row in new_rows for o in orders.of(row, "bench-delta")]
+        if new_orders:
+            conn.execute(order_records.insert(), new_orders)
+        restated = orders.rng.sample(range(1, orders.made + 1), int(orders.made * share_changed))
+        if restated:
+            o = order_records.c
+            conn.execute(order_records.update().where(o.record_id == sa.bindparam("key")).values(
+                status=sa.bindparam("status"), run_id="bench-delta"),
+                [{"key": f"o{n}", "status": orders.rng.choice(Orders.STATUSES)} for n in restated])
     engine.dispose()
     with state.open("wb") as fh:
-        pickle.dump({"generator": gen, "truth": truth}, fh)
-    return {"changed": len(chosen), "changed_by_kind": dict(kinds), "new": len(new_rows), "records": len(truth)}
+        pickle.dump({"generator": gen, "truth": truth, "orders": orders}, fh)
+    return {"changed": len(chosen), "changed_by_kind": dict(kinds), "new": len(new_rows), "records": len(truth),
+            "orders_new": len(new_orders), "orders_restated": len(restated)}
 
 
 # --- accuracy ----------------------------------------------------------------------------------
@@ -356,6 +402,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
 
     from include.identity import companies, golden, guards, ids, model
     from include.identity import engine as matching
+    from include.identity import orders as core_orders
     from include.identity import resolve as resolution
     from include.warehouse.schema import customer_sources
 
@@ -369,7 +416,8 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
             (matching, "cluster", "clustering"), (ids, "assign", "ids"), (golden, "golden", "golden"),
             (golden, "consent", "golden"), (resolution, "_facts_for", "golden"),
             (companies, "resolve_companies", "companies"), (companies, "write", "companies"),
-            (resolution, "replace_rows", "write"), (resolution, "append_rows", "write")]:
+            (resolution, "replace_rows", "write"), (resolution, "append_rows", "write"),
+            (core_orders, "refresh", "orders")]:
         timers.wrap(module, attr, label)
     timers.wrap(resolution, "_stats", "stats")
     engine = get_engine(f"sqlite:///{db}")  # the pipeline's engine (WAL, cache size)
@@ -392,6 +440,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
             "pairs_scored": stats["pairs_scored"], "customers": stats["customers"],
             "links_by_rule": stats["links_by_rule"], "refused_links": stats["refused_links"],
             "identifiers_taken_out": stats["identifiers_taken_out"], "largest_cluster": stats["largest_cluster"],
+            "orders": {k: stats[k] for k in ("orders", "orders_written", "orders_removed")},
             "accuracy": pairwise(assigned, truth)}
 
 
@@ -466,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", default="100000,1000000", help="person records, comma-separated sizes")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--orders-per-record", type=float, default=0.0,
+                        help="contact orders seeded per person record (0: person records only)")
     parser.add_argument("--skip", default="", help="measurements to leave out: seam,plain,incremental")
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds per measurement before it is killed")
     parser.add_argument("--work-dir", default=None, help="default: a new temporary directory")
@@ -487,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench identity: sizes {sizes}, work dir {work}", flush=True)
     for size in sizes:
         db, state = work / f"warehouse-{size}.db", work / f"state-{size}.pickle"
-        entry: dict[str, Any] = {"records": size, "seeding": seed(db, size, args.seed, state)}
+        entry: dict[str, Any] = {"records": size, "orders_per_record": args.orders_per_record,
+                                 "seeding": seed(db, size, args.seed, state, args.orders_per_record)}
         results.append(entry)
         print(f"  seeded {size} records ({entry['seeding']['people']} people) in {entry['seeding']['seconds']} s",
               flush=True)
