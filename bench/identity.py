@@ -241,12 +241,14 @@ class Orders:
 
     def __init__(self, seed_value: int, per_record: float):
         self.rng, self.per_record, self.made = random.Random(seed_value * 7919 + 1), per_record, 0
+        self.sources: list[str] = []  # of order o{n} at n - 1: the key a restatement updates by
 
     def of(self, record: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
         whole, part = divmod(self.per_record, 1)
         out = []
         for _ in range(int(whole) + (self.rng.random() < part)):
             self.made += 1
+            self.sources.append(record["source"])
             out.append({"source": record["source"], "stream": "orders", "record_id": f"o{self.made}",
                         "kind": "order", "contact_stream": record["stream"], "contact_record_id": record["record_id"],
                         "status": self.rng.choice(self.STATUSES), "amount": Decimal(self.rng.randint(100, 500_000)) / 100,
@@ -350,9 +352,11 @@ def mutate(db: Path, state: Path, share_changed: float = 0.005, share_new: float
         restated = orders.rng.sample(range(1, orders.made + 1), int(orders.made * share_changed))
         if restated:
             o = order_records.c
-            conn.execute(order_records.update().where(o.record_id == sa.bindparam("key")).values(
+            conn.execute(order_records.update().where(
+                o.source == sa.bindparam("key_source"), o.stream == "orders", o.record_id == sa.bindparam("key")).values(
                 status=sa.bindparam("status"), run_id="bench-delta"),
-                [{"key": f"o{n}", "status": orders.rng.choice(Orders.STATUSES)} for n in restated])
+                [{"key_source": orders.sources[n - 1], "key": f"o{n}", "status": orders.rng.choice(Orders.STATUSES)}
+                 for n in restated])
     engine.dispose()
     with state.open("wb") as fh:
         pickle.dump({"generator": gen, "truth": truth, "orders": orders}, fh)

@@ -140,3 +140,22 @@ def test_customer_sources_without_orders_leave_the_table_empty(engine, no_overri
     seed_people(engine, PEOPLE)
     stats = resolve(engine, "run-1")
     assert (stats["orders"], stats["orders_written"]) == (0, 0) and stored_orders(engine) == {}
+
+
+def test_every_reporting_amount_is_rounded_half_even_as_decimal_would(engine):
+    """SQL inserts new orders rounding its own way (SQLite in floating point); whatever it rounds
+    otherwise than Decimal's half-even is found and corrected in the same run."""
+    tricky = {"RUB": Decimal("1"), "USD": Decimal("0.5"), "EUR": Decimal("0.125"), "GBP": Decimal("92.5"),
+              "KZT": Decimal("0.0105")}
+    cents = sorted({*range(-300, 301, 7), 1, 3, 5, 25, 75, 125, 12345, 99999999})
+    rows = [order(f"{currency}{n}", str(Decimal(n) / 100), currency) for currency in tricky for n in cents]
+    seed_orders(engine, rows)
+    with engine.begin() as conn:
+        stats = core_orders.refresh(conn, tricky, "run-1")
+    got = stored_orders(engine)
+    assert stats["orders"] == stats["orders_written"] == len(rows) == len(got)
+    wrong = {r["record_id"]: got[r["record_id"]].amount_reporting for r in rows
+             if got[r["record_id"]].amount_reporting != (r["amount"] * tricky[r["currency"]]).quantize(Decimal("0.01"))}
+    assert wrong == {}
+    with engine.begin() as conn:  # and a second pass finds nothing to correct
+        assert core_orders.refresh(conn, tricky, "run-2")["orders_written"] == 0

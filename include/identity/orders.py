@@ -1,10 +1,12 @@
 """Core orders: every order record with its customer and its amount in the reporting currency.
 
 Written by difference, in the resolve run's transaction once `customer_sources` holds this run's
-customers: the database finds the orders that are new, changed, assigned to another customer or
-priced at another rate, and only those pass through Python (where amounts are converted with
-Decimal, rounded half-even, as before). An incremental run that touches a few customers so
-writes a few orders, not the whole table; `run_id` on an order is the run that last wrote it.
+customers. New orders are inserted by the database itself (INSERT … SELECT), their amount rounded
+by SQL; then one query finds every order that is missing or differs from what its record and
+customer say now (changed, assigned to another customer, priced at another rate, or rounded by
+SQL other than Decimal's half-even would), and only those pass through Python. An incremental run
+that touches a few customers so writes a few orders, not the whole table, and a first run does
+not carry a million orders through Python; `run_id` on an order is the run that last wrote it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from include.warehouse import append_rows, fetch_dicts
+from include.warehouse import append_from_select, append_rows, fetch_dicts
 from include.warehouse.schema import customer_sources, order_records, orders
 
 REVENUE_STATUSES = ("completed", "open")
@@ -29,14 +31,40 @@ def _rate(rates: dict[str, Decimal]) -> sa.ColumnElement:
     return sa.case(rate_of, value=order_records.c.currency, else_=sa.null()) if rate_of else sa.null()
 
 
+def _owner() -> sa.ColumnElement[bool]:
+    """customer_sources row of an order's customer: its contact record's, or a guest order's own."""
+    r, cs = order_records.c, customer_sources.c
+    guest = r.contact_record_id.is_(None)
+    return sa.and_(cs.source == r.source,
+                   cs.stream == sa.case((guest, r.stream), else_=r.contact_stream),
+                   cs.record_id == sa.case((guest, r.record_id), else_=r.contact_record_id))
+
+
+def _same_order() -> sa.ColumnElement[bool]:
+    r, o = order_records.c, orders.c
+    return sa.and_(o.source == r.source, o.stream == r.stream, o.record_id == r.record_id)
+
+
+def _insert_new(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> None:
+    """Orders not stored yet, in a currency with a rate, inserted inside the database. SQL rounds
+    half away from zero (SQLite in floating point); `_stale` finds the few it rounded otherwise."""
+    r, cs = order_records.c, customer_sources.c
+    rate = _rate(rates)
+    new = (sa.select(r.source, r.stream, r.record_id, cs.customer_id, r.status, r.amount, r.currency,
+                     sa.func.round(r.amount * rate, 2), r.ordered_at,
+                     sa.case((r.status.in_(REVENUE_STATUSES), sa.true()), else_=sa.false()),
+                     sa.literal(run_id, sa.String))
+           .select_from(order_records.outerjoin(customer_sources, _owner()))
+           .where(~sa.exists().where(_same_order()), rate.is_not(None)))
+    columns = ["source", "stream", "record_id", "customer_id", "status", "amount", "currency", "amount_reporting",
+               "ordered_at", "counts_as_revenue", "run_id"]
+    append_from_select(conn, orders, columns, new)
+
+
 def _stale(rates: dict[str, Decimal]) -> sa.Select:
     """Order records whose core order is missing or differs in any column, with the customer their
     contact record (or, for a guest order, the order itself) belongs to."""
     r, o, cs = order_records.c, orders.c, customer_sources.c
-    guest = r.contact_record_id.is_(None)
-    owner = sa.and_(cs.source == r.source,
-                    cs.stream == sa.case((guest, r.stream), else_=r.contact_stream),
-                    cs.record_id == sa.case((guest, r.record_id), else_=r.contact_record_id))
     rate = _rate(rates)
     differs = sa.or_(
         o.record_id.is_(None),
@@ -52,8 +80,7 @@ def _stale(rates: dict[str, Decimal]) -> sa.Select:
     return (sa.select(r.source, r.stream, r.record_id, r.status, r.amount, r.currency, r.ordered_at,
                       cs.customer_id, o.record_id.label("stored_record_id"),
                       *[o[c].label(f"stored_{c}") for c in DERIVED])
-            .select_from(order_records.outerjoin(customer_sources, owner).outerjoin(
-                orders, sa.and_(o.source == r.source, o.stream == r.stream, o.record_id == r.record_id)))
+            .select_from(order_records.outerjoin(customer_sources, _owner()).outerjoin(orders, _same_order()))
             .where(differs))
 
 
@@ -75,6 +102,7 @@ def refresh(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> dict
     r, o = order_records.c, orders.c
     removed = conn.execute(orders.delete().where(~sa.exists().where(
         r.source == o.source, r.stream == o.stream, r.record_id == o.record_id))).rowcount
+    _insert_new(conn, rates, run_id)
     rows, replaced = [], []
     for record in fetch_dicts(conn, _stale(rates)):
         row = core_order(record, rates, run_id)
@@ -87,6 +115,7 @@ def refresh(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> dict
         conn.execute(orders.delete().where(o.source == sa.bindparam("key_source"), o.stream == sa.bindparam("key_stream"),
                                            o.record_id == sa.bindparam("key_record_id")), replaced)
     append_rows(conn, orders, rows)
-    total, with_customer = conn.execute(sa.select(sa.func.count(), sa.func.count(o.customer_id))).one()
-    return {"orders": total, "orders_without_customer": total - with_customer, "orders_written": len(rows),
+    total, with_customer, written = conn.execute(sa.select(
+        sa.func.count(), sa.func.count(o.customer_id), sa.func.count(sa.case((o.run_id == run_id, 1))))).one()
+    return {"orders": total, "orders_without_customer": total - with_customer, "orders_written": written,
             "orders_removed": removed}

@@ -83,9 +83,14 @@ def append_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     return len(rows)
 
 
+def append_from_select(conn: sa.Connection, table: sa.Table, columns: Sequence[str], select: sa.Select) -> None:
+    """Insert the select's rows inside the database (no rows through Python)."""
+    conn.execute(table.insert().from_select(list(columns), select))
+
+
 def replace_from_select(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
                         selects: Sequence[sa.Select]) -> None:
     """Replace the table's rows with the union of selects, inside the database (no rows through Python)."""
     conn.execute(table.delete())
     for select in selects:
-        conn.execute(table.insert().from_select(list(columns), select))
+        append_from_select(conn, table, columns, select)
