@@ -3,10 +3,11 @@
 Written by difference, in the resolve run's transaction once `customer_sources` holds this run's
 customers. New orders are inserted by the database itself (INSERT … SELECT), their amount rounded
 by SQL; then one query finds every order that is missing or differs from what its record and
-customer say now (changed, assigned to another customer, priced at another rate, or rounded by
-SQL other than Decimal's half-even would), and only those pass through Python. An incremental run
-that touches a few customers so writes a few orders, not the whole table, and a first run does
-not carry a million orders through Python; `run_id` on an order is the run that last wrote it.
+customer say now (changed, assigned to another customer, converted at another rate than
+`fx_rate`, or, inserted just now, rounded by SQL other than Decimal's half-even would), and only
+those pass through Python. An incremental run that touches a few customers so writes a few
+orders, not the whole table, and a first run does not carry a million orders through Python;
+`run_id` on an order is the run that last wrote it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from include.warehouse import append_from_select, append_rows, fetch_dicts
 from include.warehouse.schema import customer_sources, order_records, orders
 
 REVENUE_STATUSES = ("completed", "open")
-DERIVED = ("customer_id", "status", "amount", "currency", "amount_reporting", "ordered_at", "counts_as_revenue")
-# A stored amount_reporting rounded from the current rate is within half a cent of amount x rate;
-# one further off was priced at another rate (SQLite compares in floating point: a hair of margin).
+DERIVED = ("customer_id", "status", "amount", "currency", "amount_reporting", "fx_rate", "ordered_at",
+           "counts_as_revenue")
+# Rounded half-even, amount x rate is at most half a cent from the stored amount: SQL's own rounding
+# can differ only where it is (about) half a cent off (SQLite computes in floating point: a margin).
 HALF_CENT = Decimal("0.0049")
 
 
@@ -51,17 +53,17 @@ def _insert_new(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> 
     r, cs = order_records.c, customer_sources.c
     rate = _rate(rates)
     new = (sa.select(r.source, r.stream, r.record_id, cs.customer_id, r.status, r.amount, r.currency,
-                     sa.func.round(r.amount * rate, 2), r.ordered_at,
+                     sa.func.round(r.amount * rate, 2), rate, r.ordered_at,
                      sa.case((r.status.in_(REVENUE_STATUSES), sa.true()), else_=sa.false()),
                      sa.literal(run_id, sa.String))
            .select_from(order_records.outerjoin(customer_sources, _owner()))
            .where(~sa.exists().where(_same_order()), rate.is_not(None)))
     columns = ["source", "stream", "record_id", "customer_id", "status", "amount", "currency", "amount_reporting",
-               "ordered_at", "counts_as_revenue", "run_id"]
+               "fx_rate", "ordered_at", "counts_as_revenue", "run_id"]
     append_from_select(conn, orders, columns, new)
 
 
-def _stale(rates: dict[str, Decimal]) -> sa.Select:
+def _stale(rates: dict[str, Decimal], run_id: str) -> sa.Select:
     """Order records whose core order is missing or differs in any column, with the customer their
     contact record (or, for a guest order, the order itself) belongs to."""
     r, o, cs = order_records.c, orders.c, customer_sources.c
@@ -75,7 +77,8 @@ def _stale(rates: dict[str, Decimal]) -> sa.Select:
         o.ordered_at != r.ordered_at,
         o.counts_as_revenue != r.status.in_(REVENUE_STATUSES),  # NULL status: no revenue
         rate.is_(None),  # an unknown currency reaches Python, which names it
-        sa.func.abs(o.amount_reporting - r.amount * rate) > HALF_CENT,
+        o.fx_rate.is_distinct_from(rate),
+        sa.and_(o.run_id == run_id, sa.func.abs(o.amount_reporting - r.amount * rate) > HALF_CENT),
     )
     return (sa.select(r.source, r.stream, r.record_id, r.status, r.amount, r.currency, r.ordered_at,
                       cs.customer_id, o.record_id.label("stored_record_id"),
@@ -92,19 +95,22 @@ def core_order(record: dict[str, Any], rates: dict[str, Decimal], run_id: str) -
     amount = Decimal(str(record["amount"]))
     return {"source": record["source"], "stream": record["stream"], "record_id": record["record_id"],
             "customer_id": record["customer_id"], "status": record["status"], "amount": amount, "currency": currency,
-            "amount_reporting": (amount * rates[currency]).quantize(Decimal("0.01")),
+            "amount_reporting": (amount * rates[currency]).quantize(Decimal("0.01")), "fx_rate": rates[currency],
             "ordered_at": record["ordered_at"], "counts_as_revenue": record["status"] in REVENUE_STATUSES,
             "run_id": run_id}
 
 
 def refresh(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> dict[str, int]:
-    """Bring `orders` in line with `order_records` and `customer_sources`, writing only what differs."""
+    """Bring `orders` in line with `order_records` and `customer_sources`, writing only what differs.
+    Rates are taken to 8 decimal places, as `fx_rate` stores them."""
+    rates = {currency: Decimal(rate).quantize(Decimal("1e-8")).normalize() for currency, rate in rates.items()}
     r, o = order_records.c, orders.c
     removed = conn.execute(orders.delete().where(~sa.exists().where(
         r.source == o.source, r.stream == o.stream, r.record_id == o.record_id))).rowcount
     _insert_new(conn, rates, run_id)
     rows, replaced = [], []
-    for record in fetch_dicts(conn, _stale(rates)):
+    stale = fetch_dicts(conn, _stale(rates, run_id))
+    for record in stale:
         row = core_order(record, rates, run_id)
         if record["stored_record_id"] is not None:
             if all(row[c] == record[f"stored_{c}"] for c in DERIVED):
@@ -118,4 +124,5 @@ def refresh(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> dict
     total, with_customer, written = conn.execute(sa.select(
         sa.func.count(), sa.func.count(o.customer_id), sa.func.count(sa.case((o.run_id == run_id, 1))))).one()
     return {"orders": total, "orders_without_customer": total - with_customer, "orders_written": written,
+            "orders_converted": len(stale),  # passed through Python: what SQL alone could not settle
             "orders_removed": removed}

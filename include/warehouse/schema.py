@@ -292,6 +292,7 @@ orders = sa.Table(
     sa.Column("amount", sa.Numeric(14, 2), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("amount_reporting", sa.Numeric(14, 2), nullable=False),
+    sa.Column("fx_rate", sa.Numeric(18, 8)),  # reporting-currency units per unit, as converted
     sa.Column("ordered_at", ts, nullable=False),
     sa.Column("counts_as_revenue", sa.Boolean, nullable=False),
     sa.Column("run_id", sa.String(120), nullable=False),
