@@ -2,12 +2,12 @@
 
 Written by difference, in the resolve run's transaction once `customer_sources` holds this run's
 customers. Many new orders (a first run) are inserted by the database itself (INSERT … SELECT),
-their amount rounded by SQL; then one query finds every order that is missing or differs from what its record and
-customer say now (changed, assigned to another customer, converted at another rate than
-`fx_rate`, or, inserted just now, rounded by SQL other than Decimal's half-even would), and only
-those pass through Python. An incremental run that touches a few customers so writes a few
-orders, not the whole table, and a first run does not carry a million orders through Python;
-`run_id` on an order is the run that last wrote it.
+their amount rounded by SQL; then one query finds every order that is missing or differs from
+what its record and customer say now (changed, assigned to another customer, converted at
+another rate than `fx_rate`, or, inserted just now, rounded by SQL other than Decimal's
+half-even would), and only those pass through Python. An incremental run that touches a few
+customers so writes a few orders, not the whole table, and a first run does not carry a million
+orders through Python; `run_id` on an order is the run that last wrote it.
 """
 
 from __future__ import annotations
@@ -107,9 +107,8 @@ def refresh(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> dict
     """Bring `orders` in line with `order_records` and `customer_sources`, writing only what differs.
     Rates are taken to 8 decimal places, as `fx_rate` stores them."""
     rates = {currency: Decimal(rate).quantize(Decimal("1e-8")).normalize() for currency, rate in rates.items()}
-    r, o = order_records.c, orders.c
-    removed = conn.execute(orders.delete().where(~sa.exists().where(
-        r.source == o.source, r.stream == o.stream, r.record_id == o.record_id))).rowcount
+    o = orders.c
+    removed = conn.execute(orders.delete().where(~sa.exists().where(_same_order()))).rowcount
     missing = conn.execute(sa.select(sa.func.count()).select_from(order_records)).scalar_one() - \
         conn.execute(sa.select(sa.func.count()).select_from(orders)).scalar_one()  # none stored lacks a record now
     if missing >= SQL_INSERT_FROM:
@@ -120,7 +119,7 @@ def refresh(conn: sa.Connection, rates: dict[str, Decimal], run_id: str) -> dict
         row = core_order(record, rates, run_id)
         if record["stored_record_id"] is not None:
             if all(row[c] == record[f"stored_{c}"] for c in DERIVED):
-                continue  # flagged at the rounding margin only: as stored
+                continue  # a half-cent tie SQL rounded as Decimal does: as stored
             replaced.append({"key_source": row["source"], "key_stream": row["stream"], "key_record_id": row["record_id"]})
         rows.append(row)
     if replaced:

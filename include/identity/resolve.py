@@ -3,8 +3,9 @@
 Reads the core record tables, matches with the engine (mappings/matching.yaml), applies the
 overrides, keeps ids stable (include/identity/ids.py), builds golden records with lineage and
 consent, links people to companies, and writes customers, their links and evidence, id history,
-guard reports and orders (those that differ) together. A run reuses the saved model and scores only pairs that
-involve new or changed records when few changed (incremental); `retrain=True` re-estimates it.
+guard reports and orders (those that differ: include/identity/orders.py) together. A run reuses
+the saved model and scores only pairs that involve new or changed records when few changed
+(incremental); `retrain=True` re-estimates it.
 """
 
 from __future__ import annotations

@@ -4,4 +4,5 @@ from include.warehouse.engine import get_engine, migrate
 from include.warehouse.reader import fetch_dicts, fetch_driver_dicts
 from include.warehouse.writer import append_from_select, append_rows, replace_rows, upsert_rows
 
-__all__ = ["append_from_select", "append_rows", "fetch_dicts", "fetch_driver_dicts", "get_engine", "migrate", "replace_rows", "upsert_rows"]
+__all__ = ["append_from_select", "append_rows", "fetch_dicts", "fetch_driver_dicts", "get_engine", "migrate",
+           "replace_rows", "upsert_rows"]
