@@ -81,3 +81,33 @@ def test_driver_rows_once_converted_equal_the_typed_read(engine):
             rows, convert = fetch_driver_dicts(conn, query)
             assert [convert(r) for r in rows] == typed
     assert typed[0]["date_of_birth"] == date(1990, 2, 3) and typed[0]["first_name"] == "Анна"
+
+
+def test_rows_sharing_a_value_object_each_store_their_own_value(engine):
+    """The writer converts a value once for a run of rows holding the same object (a customer's
+    lineage rows share one timestamp): the rows between and after must keep their own values."""
+    shared, other = datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2027, 4, 2, 10, tzinfo=UTC)
+    stamps = [shared, shared, None, shared, other, datetime(2026, 3, 1, 9, tzinfo=UTC), None, None, other]
+    with engine.begin() as conn:
+        append_rows(conn, person_records, [{"source": "s", "stream": "people", "record_id": str(i),
+                                            "email_consent": "unknown", "source_updated_at": at, "run_id": "r"}
+                                           for i, at in enumerate(stamps)])
+    with engine.connect() as conn:
+        stored = {int(r.record_id): r.source_updated_at for r in conn.execute(sa.select(person_records))}
+    assert [stored[i] and stored[i].replace(tzinfo=UTC) for i in range(len(stamps))] == stamps
+
+
+def test_a_row_leaving_out_a_column_gets_its_default_or_null(engine):
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    first = _raw("1", "a", t) | {"is_deleted": True, "cursor_value": "c1"}
+    without_flag = {k: v for k, v in _raw("2", "b", t).items() if k != "is_deleted"}
+    without_cursor = {k: v for k, v in _raw("3", "c", t).items() if k != "cursor_value"}
+    with engine.begin() as conn:
+        append_rows(conn, raw_records, [first, without_flag, without_cursor])
+        # the first row leaves out a column with a default: later rows may still give it
+        append_rows(conn, raw_records, [without_flag | {"record_id": "4"}, _raw("5", "e", t) | {"is_deleted": True}])
+    with engine.connect() as conn:
+        rows = {r.record_id: r for r in conn.execute(sa.select(raw_records))}
+    assert {k: (r.is_deleted, r.cursor_value, r.payload) for k, r in rows.items()} == {
+        "1": (True, "c1", "a"), "2": (False, None, "b"), "3": (False, None, "c"), "4": (False, None, "b"),
+        "5": (True, None, "e")}

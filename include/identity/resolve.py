@@ -266,7 +266,9 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     customer_rows, link_rows, lineage_rows = [], [], []
     consent_config = survivorship["consent"]
     affected: set[str] = set()  # customers whose rows are (re)written; every one on a full run
-    for root, idx in members.items():
+    # in customer-id order: customers and lineage then go into their primary-key indexes in order
+    # (random ids cost SQLite 7 of 29 s inserting 4M lineage rows at 1M records)
+    for root, idx in sorted(members.items(), key=lambda item: customer_of_root[item[0]]):
         if inside is not None and root not in inside:  # not reached by any change: as stored
             continue
         records = [typed(nodes[i]) for i in idx]
