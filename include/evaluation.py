@@ -25,7 +25,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from include.config import load_yaml
-from include.identity.resolve import record_key, references
+from include.identity.ids import record_key
+from include.identity.resolve import references
 from include.warehouse.schema import customer_sources, person_records
 
 ORDER_STREAMS = {"orders", "invoices"}

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from include import normalise
 from include.identity import ids
+from include.identity.ids import record_key
 from include.warehouse import fetch_dicts, replace_rows
 from include.warehouse.schema import companies, company_records, company_sources, person_records
 
@@ -101,10 +102,6 @@ def _domain(value: object) -> str | None:
     return None
 
 
-def _rkey(r: dict[str, Any]) -> str:
-    return f"{r['source']}|{r['stream']}|{r['record_id']}"
-
-
 class _Union:
     """Union-find whose components carry at most one tax key: a union joining two different ones is
     refused. Only a shared tax key joins companies with different websites: two "ООО Альфа" with
@@ -160,16 +157,16 @@ def resolve_companies(conn: sa.Connection, run_id: str, now: datetime,
                       people: list[dict[str, Any]] | None = None) -> CompanyResolution:
     """Resolve company records and person mentions into companies (nothing is written: see `write`).
     `people`: the person records in record-key order, when the caller has read them already."""
-    recs = sorted(fetch_dicts(conn, sa.select(company_records)), key=_rkey)
+    recs = sorted(fetch_dicts(conn, sa.select(company_records)), key=record_key)
     if people is None:
         p = person_records.c
         people = sorted(fetch_dicts(conn, sa.select(p.source, p.stream, p.record_id, p.company, p.company_record_id,
-                                                    p.email, p.country)), key=_rkey)
+                                                    p.email, p.country)), key=record_key)
     previous = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
         company_sources.c.source, company_sources.c.stream, company_sources.c.record_id,
         company_sources.c.company_id))}
 
-    keys = [_rkey(r) for r in recs]
+    keys = [record_key(r) for r in recs]
     taxes = [tax_key(r["tax_id"], r["country"]) for r in recs]
     union = _Union(taxes, [_domain(r["domain"]) for r in recs])
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -258,7 +255,7 @@ def resolve_companies(conn: sa.Connection, run_id: str, now: datetime,
                         "rows": [(keys[i], recs[i], union.why.get(i, "single record")) for i in idx]})
     for group, mentioned in sorted(mentions.items(), key=lambda g: (g[0][0], g[0][1] or "")):
         entries.append({"handle": group, "records": [], "mentions": mentioned,
-                        "rows": [(_rkey(p), p, NAMED_BY_PERSON) for p in mentioned]})
+                        "rows": [(record_key(p), p, NAMED_BY_PERSON) for p in mentioned]})
     for e in entries:
         e["people"] = people_of.get(e["handle"], [])
     company_ids = assign_ids(entries, previous)

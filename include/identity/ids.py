@@ -14,6 +14,11 @@ from collections import Counter, defaultdict
 from typing import Any
 
 
+def record_key(r: dict[str, Any]) -> str:
+    """A record's key across the warehouse: source|stream|record_id."""
+    return f"{r['source']}|{r['stream']}|{r['record_id']}"
+
+
 def new_customer_id(record_key: str) -> str:
     return "C" + hashlib.sha1(record_key.encode()).hexdigest()[:12].upper()
 

@@ -30,6 +30,7 @@ from include.identity import engine as matching
 from include.identity import feature_cache, golden, ids, overrides, without_cycle_collection
 from include.identity import orders as core_orders
 from include.identity.clustering import Edge
+from include.identity.ids import record_key
 from include.warehouse import append_rows, fetch_dicts, fetch_driver_dicts, replace_rows
 from include.warehouse.reader import Converter
 from include.warehouse.schema import (
@@ -49,10 +50,6 @@ INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full sc
 PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
 MATCH_INPUTS = ("first_name", "middle_name", "last_name", "email", "phone", "phone_alt", "date_of_birth",
                 "address_line1", "address_line2", "city", "postcode", "region", "country", "company")
-
-
-def record_key(r: dict[str, Any]) -> str:
-    return f"{r['source']}|{r['stream']}|{r['record_id']}"
 
 
 def config_hash(config: dict[str, Any]) -> str:
