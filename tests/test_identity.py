@@ -517,6 +517,33 @@ def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its
     assert company_of_customer() == company_named("Globex LLC")
 
 
+def test_an_incremental_run_clears_the_company_of_a_customer_whose_company_is_gone(engine, no_overrides):
+    from include.normalise import company_key
+    from include.warehouse.schema import company_records
+
+    contact = person("legacy_crm", "c-9", "Peter", "Walsh", "peter.walsh@example.org", None,
+                     company_record_id="a-1", country="US")  # his account, and no company name of his own
+    seed_people(engine, BASE + [contact])
+    with engine.begin() as conn:
+        append_rows(conn, company_records, [{
+            "source": "legacy_crm", "stream": "accounts", "record_id": "a-1", "name": "Acme Inc.",
+            "name_key": company_key("Acme Inc."), "country": "US", "source_updated_at": T0, "run_id": "stage-1"}])
+    resolve(engine, "run-1")
+
+    def company_of_customer():
+        with engine.connect() as conn:
+            return conn.execute(sa.select(customers.c.company_id).join(
+                customer_sources, customer_sources.c.customer_id == customers.c.customer_id).where(
+                customer_sources.c.record_id == "c-9")).scalar_one()
+
+    assert company_of_customer() is not None
+    with engine.begin() as conn:
+        conn.execute(company_records.delete())
+    stats = resolve(engine, "run-2")
+    assert stats["mode"] == "incremental" and stats["customers_rewritten"] == 1
+    assert company_of_customer() is None
+
+
 def test_an_identifier_a_change_frees_from_the_shared_limit_links_its_remaining_holders_as_a_full_run_would(
         engine, no_overrides):
     # one landline on three people: over the limit, so it links no one; then Clara moves
