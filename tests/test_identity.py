@@ -481,13 +481,23 @@ def test_cycles_a_block_leaves_are_collected_and_what_lived_before_is_not_left_f
         gc.collect()
     assert before() is None
 
-def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its_records_did_not(engine, no_overrides):
+def account(record_id, name):
     from include.normalise import company_key
-    from include.warehouse.schema import company_records
 
-    def account(record_id, name):
-        return {"source": "legacy_crm", "stream": "accounts", "record_id": record_id, "name": name,
-                "name_key": company_key(name), "country": "US", "source_updated_at": T0, "run_id": "stage-1"}
+    return {"source": "legacy_crm", "stream": "accounts", "record_id": record_id, "name": name,
+            "name_key": company_key(name), "country": "US", "source_updated_at": T0, "run_id": "stage-1"}
+
+
+def company_of_customer(engine, record_id):
+    """The company of the customer holding that person record."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(customers.c.company_id).join(
+            customer_sources, customer_sources.c.customer_id == customers.c.customer_id).where(
+            customer_sources.c.record_id == record_id)).scalar_one()
+
+
+def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its_records_did_not(engine, no_overrides):
+    from include.warehouse.schema import company_records
 
     # the contact's account is Acme; it also names Globex, which counts once the Acme account is gone
     contact = person("legacy_crm", "c-9", "Peter", "Walsh", "peter.walsh@example.org", None,
@@ -497,51 +507,36 @@ def test_an_incremental_run_rebuilds_a_customer_whose_company_changed_though_its
         append_rows(conn, company_records, [account("a-1", "Acme Inc."), account("a-2", "Globex LLC")])
     resolve(engine, "run-1")
 
-    def company_of_customer():
-        with engine.connect() as conn:
-            return conn.execute(sa.select(customers.c.company_id).join(
-                customer_sources, customer_sources.c.customer_id == customers.c.customer_id).where(
-                customer_sources.c.record_id == "c-9")).scalar_one()
-
     def company_named(name):
         from include.warehouse.schema import companies
         with engine.connect() as conn:
             return conn.execute(sa.select(companies.c.company_id).where(companies.c.name == name)).scalar_one()
 
-    assert company_of_customer() == company_named("Acme Inc.")
+    assert company_of_customer(engine, "c-9") == company_named("Acme Inc.")
     with engine.begin() as conn:
         conn.execute(company_records.delete().where(company_records.c.record_id == "a-1"))
     stats = resolve(engine, "run-2")
     assert stats["mode"] == "incremental" and stats["records_rescored"] == 0
     assert stats["customers_rewritten"] == 1  # Peter's: his records are as they were
-    assert company_of_customer() == company_named("Globex LLC")
+    assert company_of_customer(engine, "c-9") == company_named("Globex LLC")
 
 
 def test_an_incremental_run_clears_the_company_of_a_customer_whose_company_is_gone(engine, no_overrides):
-    from include.normalise import company_key
     from include.warehouse.schema import company_records
 
     contact = person("legacy_crm", "c-9", "Peter", "Walsh", "peter.walsh@example.org", None,
                      company_record_id="a-1", country="US")  # his account, and no company name of his own
     seed_people(engine, BASE + [contact])
     with engine.begin() as conn:
-        append_rows(conn, company_records, [{
-            "source": "legacy_crm", "stream": "accounts", "record_id": "a-1", "name": "Acme Inc.",
-            "name_key": company_key("Acme Inc."), "country": "US", "source_updated_at": T0, "run_id": "stage-1"}])
+        append_rows(conn, company_records, [account("a-1", "Acme Inc.")])
     resolve(engine, "run-1")
 
-    def company_of_customer():
-        with engine.connect() as conn:
-            return conn.execute(sa.select(customers.c.company_id).join(
-                customer_sources, customer_sources.c.customer_id == customers.c.customer_id).where(
-                customer_sources.c.record_id == "c-9")).scalar_one()
-
-    assert company_of_customer() is not None
+    assert company_of_customer(engine, "c-9") is not None
     with engine.begin() as conn:
         conn.execute(company_records.delete())
     stats = resolve(engine, "run-2")
     assert stats["mode"] == "incremental" and stats["customers_rewritten"] == 1
-    assert company_of_customer() is None
+    assert company_of_customer(engine, "c-9") is None
 
 
 def test_an_identifier_a_change_frees_from_the_shared_limit_links_its_remaining_holders_as_a_full_run_would(
