@@ -619,3 +619,38 @@ def test_equally_strong_model_links_are_taken_in_one_order_whatever_order_splink
         return result.roots, [(e.left, e.right) for e in result.accepted]
 
     assert taken(scored) == taken(scored.iloc[::-1].reset_index(drop=True))
+
+
+def test_a_record_hashes_by_its_values_not_by_which_objects_hold_them():
+    """Equal records hash equal even when one holds one string object in two fields (a cache, an
+    interned key) and the other two equal copies; any changed value, type or missing value differs."""
+    from include.identity.resolve import content_hashes
+
+    shared = "Maria Ivanova"
+    copy = "".join(["Maria ", "Ivanova"])
+    assert copy is not shared
+    base = {"source": "shop", "record_id": "1", "first_name": shared, "last_name": shared, "phone": None}
+    same = {"source": "shop", "record_id": "1", "first_name": shared, "last_name": copy, "phone": None}
+    variants = [{**base, "phone": ""}, {**base, "record_id": 1}, {**base, "last_name": "Maria Ivanov"},
+                {**base, "first_name": None}]
+    hashes = content_hashes([base, same, *variants]).tolist()
+    assert hashes[0] == hashes[1]
+    assert len(set(hashes[1:])) == len(hashes) - 1
+    assert content_hashes([]).tolist() == []
+
+
+def test_a_record_with_a_server_drivers_dates_and_decimals_hashes_as_alone():
+    """PostgreSQL's driver gives dates and decimals, which marshal cannot pack: such a record still
+    hashes, each value counts, and no record's hash depends on the others read with it."""
+    from datetime import date
+    from decimal import Decimal
+
+    from include.identity.resolve import content_hashes
+
+    plain = {"record_id": "1", "first_name": "Ivan"}
+    dated = {"record_id": "2", "date_of_birth": date(1990, 5, 1), "amount": Decimal("1.10")}
+    hashes = content_hashes([plain, dated, {**dated, "date_of_birth": date(1990, 5, 2)},
+                             {**dated, "amount": Decimal("1.1")}]).tolist()
+    assert len(set(hashes)) == 4
+    assert content_hashes([plain]).tolist() == hashes[:1]
+    assert content_hashes([dated]).tolist() == hashes[1:2]
