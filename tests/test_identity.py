@@ -65,6 +65,20 @@ def test_blocklisted_and_over_shared_identifiers_are_taken_out():
                        ("email_key", "office@firm.ru"): "shared by 3 people"}
 
 
+
+def test_the_blocklist_ignores_case_and_holds_for_values_that_are_not_text():
+    """Features built by Seam are lower case, but a frame handed to the guards may not be; a phone
+    column of numbers (a file read with its types) is checked too."""
+    frame = pd.DataFrame({"unique_id": ["1", "2", "3", "4"], "first_key": ["anna", "boris", "clara", "dima"],
+                          "email_key": pd.Series(["NoReply@Example.COM", None, "anna@x.org", float("nan")], dtype=object),
+                          "phone": pd.Series([70000000000, 79161234567, None, 70000000000], dtype=object)})
+    guarded, report = guards.apply(frame, {"blocklist": {"email_key": ["noreply@example.com"],
+                                                         "phone": ["70000000000"]}})
+    assert guarded["email_key"].tolist()[:3] == [None, None, "anna@x.org"]
+    assert guarded["phone"].tolist() == [None, 79161234567, None, None]
+    assert sorted((r["column"], str(r["value"]), r["records"]) for r in report) == [
+        ("email_key", "NoReply@Example.COM", 1), ("phone", "70000000000", 2)]
+
 # --- constrained clustering -------------------------------------------------------------------
 
 def test_clustering_refuses_cannot_links_oversized_clusters_and_name_clashes():
