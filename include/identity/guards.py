@@ -105,25 +105,29 @@ def apply(features: pd.DataFrame, guards: dict[str, Any]) -> tuple[pd.DataFrame,
         features.loc[hit, column] = None
     limits = guards.get("max_people_per_identifier", 2)
     limits = limits if isinstance(limits, dict) else {"default": limits}
-    holders: dict[tuple[str, str], list[int]] = defaultdict(list)
     columns = [c for c in IDENTIFIER_SPACES if c in features]
-    repeated = {space: repeated_values([features[c] for c in columns if IDENTIFIER_SPACES[c] == space])
-                for space in {IDENTIFIER_SPACES[c] for c in columns}}
-    for column in columns:  # only values held more than once can be shared
-        space = IDENTIFIER_SPACES[column]
-        for pos, value in held(features[column], repeated[space]):
-            holders[(space, value)].append(pos)
     first_key = features["first_key"].tolist()
     shared: dict[str, set[str]] = defaultdict(set)
-    for (space, value), positions in holders.items():
+    for space in dict.fromkeys(IDENTIFIER_SPACES[c] for c in columns):  # in column order, as reported
+        in_space = [features[c] for c in columns if IDENTIFIER_SPACES[c] == space]
         limit = int(limits.get(space, limits.get("default", 2)))
-        if len(positions) < 2 or len(positions) <= limit:  # no more people than records: nothing to count
-            continue
-        people = distinct_people([first_key[p] for p in positions])
-        if people > limit:
-            shared[space].add(value)
-            report.append({"column": space, "value": value, "records": len(positions),
-                           "reason": f"shared by {people} people"})
+        # only a value on more records than the limit can be on more people than it: the holders
+        # of those few are collected (not of every repeated value: 1M appends at a million records)
+        counts = pd.concat([c.dropna() for c in in_space], ignore_index=True).value_counts()
+        crowded = set(counts.index[(counts > max(limit, 1)).to_numpy()].tolist())
+        holders: dict[Any, list[int]] = defaultdict(list)
+        for column in in_space:
+            for pos, value in held(column, crowded):
+                holders[value].append(pos)
+        for value, positions in holders.items():
+            names = [first_key[p] for p in positions]
+            if len(set(names) - {None, ""}) <= limit:  # no more given names than the limit: no more people
+                continue
+            people = distinct_people(names)
+            if people > limit:
+                shared[space].add(value)
+                report.append({"column": space, "value": value, "records": len(positions),
+                               "reason": f"shared by {people} people"})
     for column, space in IDENTIFIER_SPACES.items():
         if column in features and shared[space]:
             features.loc[features[column].isin(shared[space]), column] = None
