@@ -141,8 +141,11 @@ def fingerprints(found: feature_cache.Features, nodes: list[dict[str, Any]], has
         facts = facts_by_record.get(uids[i], []) + facts_by_email.get(nodes[i].get("email_match_key") or "", [])
         rests[i] = zlib.crc32(str(sorted(str([f["source"], f["stream"], f["record_id"], f["status"], f["recorded_at"],
                                               f["explicit"]]) for f in facts)).encode(), rests[i])
-    return {uid: f"{(match ^ salt) & 0xFFFFFFFF:08x}{rest:08x}"
-            for uid, match, rest in zip(uids, found.digests.tolist(), rests, strict=True)}
+    # both halves in one 64-bit number, formatted by one C-level map (two f-string fields per
+    # record cost 2 s at a million)
+    low = np.uint64(0xFFFFFFFF)
+    both = ((found.digests ^ np.uint64(salt)) & low) << np.uint64(32) | np.asarray(rests, dtype=np.uint64)
+    return dict(zip(uids, map("{:016x}".format, both.tolist()), strict=True))
 
 
 def _changes(prints: dict[str, str], old_prints: dict[str, str]) -> tuple[set[str], set[str]]:
