@@ -83,6 +83,25 @@ def test_driver_rows_once_converted_equal_the_typed_read(engine):
     assert typed[0]["date_of_birth"] == date(1990, 2, 3) and typed[0]["first_name"] == "Анна"
 
 
+
+def test_driver_rows_give_a_key_the_database_built_as_record_key_builds_it(engine):
+    """resolve reads the last run's links with their record key concatenated by the database."""
+    from include.identity.ids import record_key
+    from include.warehouse import fetch_driver_rows
+    from include.warehouse.schema import customer_sources
+
+    links = [{"source": "woo", "stream": "customers", "record_id": "Ж-17", "customer_id": "C1", "fingerprint": "ab",
+              "matched_by": "x", "run_id": "r"},
+             {"source": "legacy_crm", "stream": "contacts", "record_id": "a|b", "customer_id": "C2", "fingerprint": "cd",
+              "matched_by": "x", "run_id": "r"}]
+    with engine.begin() as conn:
+        append_rows(conn, customer_sources, links)
+    cs = customer_sources.c
+    with engine.connect() as conn:
+        rows = fetch_driver_rows(conn, sa.select(cs.source + "|" + cs.stream + "|" + cs.record_id, cs.customer_id)
+                                 .order_by(cs.customer_id))
+    assert [tuple(r) for r in rows] == [(record_key(link), link["customer_id"]) for link in links]
+
 def test_rows_sharing_a_value_object_each_store_their_own_value(engine):
     """The writer converts a value once for a run of rows holding the same object (a customer's
     lineage rows share one timestamp): the rows between and after must keep their own values."""

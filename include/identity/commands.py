@@ -166,12 +166,12 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     config = config["people"]
     manual = overrides.load()
     with engine.connect() as conn:
-        nodes, _typed = load_nodes(conn)  # features need no typed values
+        nodes, node_keys, _typed = load_nodes(conn)  # features need no typed values
         trained = active_model(conn, config_hash(config))  # same comparisons: the same weights, no EM noise
         current = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
             customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
             customer_sources.c.customer_id))}
-    result = matching.match(features_of(nodes).frame, config, trained, must_link=manual["must_link"],
+    result = matching.match(features_of(nodes, node_keys).frame, config, trained, must_link=manual["must_link"],
                             references=references(nodes, config),
                             cannot_link=manual["cannot_link"], counts=[0 if n.get("guest") else 1 for n in nodes])
     clusters: dict[int, list[str]] = defaultdict(list)
