@@ -234,8 +234,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     with engine.connect() as conn:
         nodes, node_keys, typed = load_nodes(conn)
         cs = customer_sources.c
-        links = fetch_driver_rows(conn, sa.select(  # text only: nothing to convert
-            cs.source + "|" + cs.stream + "|" + cs.record_id, cs.customer_id, cs.fingerprint))  # the record key
+        links = fetch_driver_rows(conn, sa.select(  # the record key (ids.record_key) built by the database
+            cs.source + "|" + cs.stream + "|" + cs.record_id, cs.customer_id, cs.fingerprint))
         linked, customer_ids, fingerprints_before = zip(*links, strict=True) if links else ((), (), ())
         previous, old_prints = dict(zip(linked, customer_ids, strict=True)), dict(zip(linked, fingerprints_before, strict=True))
         del links, linked, customer_ids, fingerprints_before
