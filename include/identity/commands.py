@@ -160,7 +160,14 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     """Which customers a matching config would join or split, before anything is applied."""
     from include.config import load_yaml
     from include.identity import engine as matching
-    from include.identity.resolve import active_model, config_hash, features_of, load_nodes, references
+    from include.identity.resolve import (
+        active_model,
+        config_hash,
+        features_of,
+        load_nodes,
+        references,
+        stored_links,
+    )
 
     config = (yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path else load_yaml("matching.yaml"))
     config = config["people"]
@@ -168,9 +175,7 @@ def simulate(engine: sa.Engine, config_path: Path | None) -> int:
     with engine.connect() as conn:
         nodes, node_keys, _typed = load_nodes(conn)  # features need no typed values
         trained = active_model(conn, config_hash(config))  # same comparisons: the same weights, no EM noise
-        current = {f"{s}|{st}|{rid}": cid for s, st, rid, cid in conn.execute(sa.select(
-            customer_sources.c.source, customer_sources.c.stream, customer_sources.c.record_id,
-            customer_sources.c.customer_id))}
+        current, _ = stored_links(conn)
     result = matching.match(features_of(nodes, node_keys).frame, config, trained, must_link=manual["must_link"],
                             references=references(nodes, config),
                             cannot_link=manual["cannot_link"], counts=[0 if n.get("guest") else 1 for n in nodes])

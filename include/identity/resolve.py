@@ -176,6 +176,16 @@ def _companies_changed(previous: dict[str, str], with_company: dict[str, dict[st
         {cid for cid in with_company if cid not in now}
 
 
+def stored_links(conn: sa.Connection) -> tuple[dict[str, str], dict[str, str]]:
+    """The last run's customer and fingerprint of each record, by record key (ids.record_key, built
+    by the database: reading a million links and keying them in Python took 5.5 s, this 2.6 s)."""
+    cs = customer_sources.c
+    links = fetch_driver_rows(conn, sa.select(cs.source + "|" + cs.stream + "|" + cs.record_id,
+                                              cs.customer_id, cs.fingerprint))
+    keys, customer_ids, prints = zip(*links, strict=True) if links else ((), (), ())
+    return dict(zip(keys, customer_ids, strict=True)), dict(zip(keys, prints, strict=True))
+
+
 def active_model(conn: sa.Connection, digest: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(identity_models.c.model_json).where(
         identity_models.c.active.is_(True), identity_models.c.config_hash == digest)).first()
@@ -233,12 +243,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     digest = config_hash(config)
     with engine.connect() as conn:
         nodes, node_keys, typed = load_nodes(conn)
-        cs = customer_sources.c
-        links = fetch_driver_rows(conn, sa.select(  # the record key (ids.record_key) built by the database
-            cs.source + "|" + cs.stream + "|" + cs.record_id, cs.customer_id, cs.fingerprint))
-        linked, customer_ids, fingerprints_before = zip(*links, strict=True) if links else ((), (), ())
-        previous, old_prints = dict(zip(linked, customer_ids, strict=True)), dict(zip(linked, fingerprints_before, strict=True))
-        del links, linked, customer_ids, fingerprints_before
+        previous, old_prints = stored_links(conn)
         trained = None if retrain else active_model(conn, digest)
         cache = feature_cache.path_for(engine)
         hashes = content_hashes(nodes)
