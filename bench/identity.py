@@ -420,7 +420,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
             (matching, "cluster", "clustering"), (ids, "assign", "ids"), (golden, "golden", "golden"),
             (golden, "consent", "golden"), (resolution, "_facts_for", "golden"),
             (companies, "resolve_companies", "companies"), (companies, "write", "companies"),
-            (resolution, "replace_rows", "write"), (resolution, "append_rows", "write"),
+            (resolution, "append_rows", "write"),
             (core_orders, "refresh", "orders")]:
         timers.wrap(module, attr, label)
     timers.wrap(resolution, "_stats", "stats")

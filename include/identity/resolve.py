@@ -34,7 +34,7 @@ from include.identity import feature_cache, golden, ids, overrides, without_cycl
 from include.identity import orders as core_orders
 from include.identity.clustering import Edge
 from include.identity.ids import record_key
-from include.warehouse import append_rows, fetch_dicts, fetch_driver_dicts, fetch_driver_rows, replace_rows
+from include.warehouse import append_rows, fetch_dicts, fetch_driver_dicts, fetch_driver_rows
 from include.warehouse.reader import Converter
 from include.warehouse.schema import (
     consents,
@@ -50,6 +50,7 @@ from include.warehouse.schema import (
 )
 
 MARSHAL_FORMAT = 2  # the last without references: 3 and later mark objects met twice, which depends on identity
+WRITE_CHUNK = 20_000  # customers a full run builds before it writes their rows and frees them
 INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full scoring run is cheaper
 PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
 MATCH_INPUTS = ("first_name", "middle_name", "last_name", "email", "phone", "phone_alt", "date_of_birth",
@@ -301,46 +302,51 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         with engine.connect() as conn:
             stored, convert_stored = _stored_customers(conn, *[
                 customers.c.customer_id.in_(chunk) for chunk in _chunked(sorted({customer_of_root[r] for r, _ in built}))])
-    for root, idx in sorted(built, key=lambda item: customer_of_root[item[0]]):
-        records = [typed(nodes[i]) for i in idx]
-        customer_id = customer_of_root[root]
-        facts = _facts_for(records, facts_by_record, facts_by_email)
-        status, consent_at, _ = golden.consent(facts, consent_config)
-        company_id = next((c for c in (companies.company_of_person.get((r["source"], r["stream"], r["record_id"]))
-                                       for r in records) if c), None)
-        sources = sorted({r["source"] for r in records})
-        if incremental:  # a customer whose records, membership, consent and company are as stored stays as is
-            members_now = {keys[i] for i in idx}
-            if not members_now & touched and members_now == members_before.get(customer_id) and \
-                    _as_stored(stored.get(customer_id), convert_stored) == (status, _naive_utc(consent_at), company_id):
-                continue
-        affected.add(customer_id)
-        values, lineage = golden.golden(records, rules, {"customer_id": customer_id, "run_id": run_id})
-        customer_rows.append({
-            "customer_id": customer_id, **values, "company_id": company_id,
-            "email_consent": status, "email_consent_at": consent_at, "can_email": status == "subscribed",
-            "source_count": len(sources), "record_count": len(records), "sources": ",".join(sources),
-            "updated_at": now, "run_id": run_id})
-        lineage_rows.extend(lineage)
-        link_rows.extend({"source": nodes[i]["source"], "stream": nodes[i]["stream"], "record_id": nodes[i]["record_id"],
-                          "customer_id": customer_id, "matched_by": evidence.get(i, "single record"),
-                          "fingerprint": prints[keys[i]], "run_id": run_id} for i in idx)
-    link_evidence = [_link_row(e, keys, cid, run_id) for e in result.clusters.accepted
-                     if (cid := customer_of_root[result.clusters.roots[e.left]]) in affected]
     gone = set(members_before) - set(customer_of_root.values())
-    issue_rows = _issues(result, keys, run_id)
-
+    # one transaction, opened before the rows are built: a full run writes them chunk by chunk into
+    # emptied tables, and a chunk is freed once written (1M records: peak 4.8 GB against 6.0 GB);
+    # an incremental run first deletes the rows of the customers it rewrites, so it writes at the end
     with engine.begin() as conn:
+        if not incremental:
+            for table in (customers, customer_sources, customer_links, customer_field_lineage):
+                conn.execute(table.delete())
+        for root, idx in sorted(built, key=lambda item: customer_of_root[item[0]]):
+            records = [typed(nodes[i]) for i in idx]
+            customer_id = customer_of_root[root]
+            facts = _facts_for(records, facts_by_record, facts_by_email)
+            status, consent_at, _ = golden.consent(facts, consent_config)
+            company_id = next((c for c in (companies.company_of_person.get((r["source"], r["stream"], r["record_id"]))
+                                           for r in records) if c), None)
+            sources = sorted({r["source"] for r in records})
+            if incremental:  # a customer whose records, membership, consent and company are as stored stays as is
+                members_now = {keys[i] for i in idx}
+                if not members_now & touched and members_now == members_before.get(customer_id) and \
+                        _as_stored(stored.get(customer_id), convert_stored) == (status, _naive_utc(consent_at), company_id):
+                    continue
+            affected.add(customer_id)
+            values, lineage = golden.golden(records, rules, {"customer_id": customer_id, "run_id": run_id})
+            customer_rows.append({
+                "customer_id": customer_id, **values, "company_id": company_id,
+                "email_consent": status, "email_consent_at": consent_at, "can_email": status == "subscribed",
+                "source_count": len(sources), "record_count": len(records), "sources": ",".join(sources),
+                "updated_at": now, "run_id": run_id})
+            lineage_rows.extend(lineage)
+            link_rows.extend({"source": nodes[i]["source"], "stream": nodes[i]["stream"], "record_id": nodes[i]["record_id"],
+                              "customer_id": customer_id, "matched_by": evidence.get(i, "single record"),
+                              "fingerprint": prints[keys[i]], "run_id": run_id} for i in idx)
+            if not incremental and len(customer_rows) >= WRITE_CHUNK:
+                _write_customers(conn, customer_rows, link_rows, lineage_rows)
+                customer_rows, link_rows, lineage_rows = [], [], []
+        link_evidence = [_link_row(e, keys, cid, run_id) for e in result.clusters.accepted
+                         if (cid := customer_of_root[result.clusters.roots[e.left]]) in affected]
         if incremental:  # only customers that changed (and those gone) are rewritten
             _replace_customers(conn, affected | gone, customer_rows, link_rows, link_evidence, lineage_rows)
         else:
-            replace_rows(conn, customers, customer_rows)
-            replace_rows(conn, customer_sources, link_rows)
-            replace_rows(conn, customer_links, link_evidence)
-            replace_rows(conn, customer_field_lineage, lineage_rows)
+            _write_customers(conn, customer_rows, link_rows, lineage_rows)
+            append_rows(conn, customer_links, link_evidence)
         order_stats = core_orders.refresh(conn, rates, run_id)  # after customer_sources: it joins them
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
-        append_rows(conn, identity_issues, issue_rows)
+        append_rows(conn, identity_issues, _issues(result, keys, run_id))
         company_resolution.write(conn, companies)
         if result.model is not None and result.model is not trained:
             conn.execute(identity_models.update().values(active=False))
@@ -352,6 +358,12 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     return _stats(nodes, result, shape, len(affected | gone), order_stats, history, previous,
                   incremental, companies.stats, set(customer_of_root.values())) | {
         "features_computed": found.computed}
+
+
+def _write_customers(conn: sa.Connection, customer_rows: list[dict], link_rows: list[dict],
+                     lineage_rows: list[dict]) -> None:
+    for table, rows in ((customers, customer_rows), (customer_sources, link_rows), (customer_field_lineage, lineage_rows)):
+        append_rows(conn, table, rows)
 
 
 def _facts_for(records: list[dict[str, Any]], by_record: dict[str, list[dict]],
