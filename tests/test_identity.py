@@ -330,6 +330,7 @@ def test_incremental_run_rescored_only_changes_and_keeps_ids(engine, no_override
     anna_id = next(cid for cid, recs in before.items() if "woocommerce/1" in recs)
     assert after[anna_id] == before[anna_id] | {"quickbooks/9"}
     assert stats["customers_rewritten"] == 1  # only Anna's customer was written again
+    assert stats["customer_ids_kept"] == 3  # hers and the two customers the run left alone
     with engine.connect() as conn:
         untouched = conn.execute(sa.select(customers.c.run_id).where(customers.c.customer_id != anna_id)).scalars()
         assert set(untouched) == {"run-1"}
@@ -410,6 +411,26 @@ def test_a_source_cross_reference_links_records_nothing_else_would(engine, no_ov
     groups = sorted(map(sorted, clusters_of(engine).values()))
     assert ["legacy_crm/c-77", "woocommerce/77"] in groups and ["legacy_crm/c-78"] in groups
     assert stats["links_by_rule"] == {"rule:crm_shop_customer": 1}
+
+
+def test_an_incremental_run_takes_a_deleted_record_out_of_its_customer(engine, no_overrides):
+    """Anna's Mailchimp record is deleted at the source. Nothing her other records hold changed, and
+    the CRM opt-out still decides her consent, yet her customer is written again without it, under
+    her id; no other customer is touched."""
+    seed_people(engine, BASE + CROWD)
+    resolve(engine, "run-1")
+    before = clusters_of(engine)
+    anna_id = next(cid for cid, recs in before.items() if "woocommerce/1" in recs)
+    with engine.begin() as conn:
+        conn.execute(person_records.delete().where(person_records.c.record_id == "m-1"))
+    stats = resolve(engine, "run-2")
+    assert stats["mode"] == "incremental" and stats["customers_rewritten"] == 1
+    assert clusters_of(engine) == before | {anna_id: before[anna_id] - {"mailchimp/m-1"}}
+    assert stats["customer_ids_kept"] == len(before)
+    with engine.connect() as conn:
+        anna = conn.execute(sa.select(customers.c.record_count, customers.c.sources, customers.c.email_consent,
+                                      customers.c.run_id).where(customers.c.customer_id == anna_id)).one()
+    assert tuple(anna) == (2, "legacy_crm,woocommerce", "opted_out", "run-2")
 
 
 CROWD = [person("woocommerce", f"w{i}", first, last, f"{first.lower()}.{last.lower()}@example.org", f"+7916555{i:04d}")

@@ -7,6 +7,7 @@ given (expectation maximisation, no labels) and returned so the caller can save 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -45,6 +46,7 @@ class MatchResult:
     pairs_scored: int
     reclustered: set[int] | None = None  # positions clustered this run (None: every record)
     rescored: int | None = None  # records whose pairs were scored this run (None: every record)
+    last_run: LastRun | None = None  # with `reclustered`: the last run's customer of each position
 
 
 def sharing(features: pd.DataFrame, scope: Scope) -> np.ndarray:
@@ -65,39 +67,58 @@ def sharing(features: pd.DataFrame, scope: Scope) -> np.ndarray:
     return hit
 
 
-def reach(features: pd.DataFrame, scope: Scope, edges: list[Edge], seeds: np.ndarray) -> set[int]:
+@dataclass
+class LastRun:
+    """The last run's customer of each position, as slices of one stable sort: a dict of lists
+    over every record cost seconds at a million, and a run reaches only a few customers."""
+    codes: np.ndarray  # per position, an index into `customers` (-1: a record the last run did not see)
+    customers: list[str]
+    order: np.ndarray  # positions by customer, ascending within one
+    bounds: np.ndarray  # customer c's positions: order[bounds[c]:bounds[c + 1]]
+
+    @classmethod
+    def of(cls, ids: list[str], previous: dict[str, str]) -> LastRun:
+        codes, customers = pd.factorize(pd.Series([previous.get(key) for key in ids], dtype=object))
+        order = np.argsort(codes, kind="stable")
+        return cls(codes, customers.tolist(), order, np.searchsorted(codes[order], np.arange(len(customers) + 1)))
+
+    def positions_of(self, customer: str) -> list[int]:
+        code = self._code_of.get(customer)
+        return [] if code is None else self.positions_of_code(code)
+
+    def positions_of_code(self, code: int) -> list[int]:
+        return self.order[self.bounds[code]:self.bounds[code + 1]].tolist()
+
+    def first_positions(self) -> np.ndarray:
+        """Each customer's smallest position, by customer code."""
+        return self.order[self.bounds[:-1]]
+
+    @functools.cached_property
+    def _code_of(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.customers)}
+
+
+def reach(scope: Scope, last: LastRun, edges: list[Edge], seeds: np.ndarray) -> set[int]:
     """Positions whose clusters a change can alter: the `seeds` (`sharing`), the whole last-run
     customer of each, customers gone stale, and, transitively, whatever a link (taken or refused)
     reaches."""
-    ids = features["unique_id"].tolist()
-    # each last-run customer's positions, as slices of one sort: a dict of lists over every record
-    # cost seconds at a million, and a run reaches only a few customers
-    codes, customers = pd.factorize(pd.Series([scope.previous.get(key) for key in ids], dtype=object))
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(customers) + 1))
-    code_of = {c: i for i, c in enumerate(customers.tolist())}
-
-    def positions_of(customer: str) -> list[int]:
-        code = code_of.get(customer)
-        return [] if code is None else order[bounds[code]:bounds[code + 1]].tolist()
-
     neighbours: dict[int, list[int]] = defaultdict(list)
     for e in edges:
         neighbours[e.left].append(e.right)
         neighbours[e.right].append(e.left)
     inside: set[int] = set()
     queue = [int(p) for p in seeds.nonzero()[0]]
-    queue += [p for customer in scope.stale_customers for p in positions_of(customer)]
-    seen_customers: set[str] = set()
+    queue += [p for customer in scope.stale_customers for p in last.positions_of(customer)]
+    seen: set[int] = set()  # customer codes
     while queue:
         pos = queue.pop()
         if pos in inside:
             continue
         inside.add(pos)
-        customer = scope.previous.get(ids[pos])
-        if customer is not None and customer not in seen_customers:
-            seen_customers.add(customer)
-            queue.extend(positions_of(customer))
+        code = int(last.codes[pos])
+        if code >= 0 and code not in seen:
+            seen.add(code)
+            queue.extend(last.positions_of_code(code))
         queue.extend(n for n in neighbours.get(pos, ()) if n not in inside)
     return inside
 
@@ -208,15 +229,18 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
     names = [(f, last) if f else None for f, last in zip(guarded["first_key"], guarded["last_key"], strict=True)]
     forbidden = {(position[a], position[b]) for a, b in cannot_link if a in position and b in position}
     max_size = int((config.get("guards") or {}).get("max_cluster_size", 50))
-    inside = None
+    inside = last = None
     if seeds is not None:
         forbidden_edges = [Edge.of(a, b, 0.0, "cannot_link") for a, b in forbidden]
-        inside = reach(features, scope, edges + forbidden_edges, seeds)
+        last = LastRun.of(ids, scope.previous)
+        inside = reach(scope, last, edges + forbidden_edges, seeds)
         edges = [e for e in edges if e.left in inside and e.right in inside]
     clusters = cluster(len(ids), edges, names, forbidden, max_size, counts)
-    if inside is not None:  # the rest keep the last run's clusters: one root per last customer
-        first: dict[str, int] = {}
-        for pos, key in enumerate(ids):
-            if pos not in inside:
-                clusters.roots[pos] = first.setdefault(scope.previous[key], pos)
-    return MatchResult(ids, clusters, trained, report, scored_count, inside, None if changed is None else len(changed))
+    if inside is not None:  # the rest keep the last run's clusters, rooted at each one's first record
+        outside = np.ones(len(ids), dtype=bool)
+        outside[list(inside)] = False  # reach takes whole customers: an outside record's are all outside
+        roots = np.asarray(clusters.roots, dtype=np.int64)
+        roots[outside] = last.first_positions()[last.codes[outside]]
+        clusters.roots = roots.tolist()
+    return MatchResult(ids, clusters, trained, report, scored_count, inside, None if changed is None else len(changed),
+                       last)

@@ -273,36 +273,42 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                             counts=counts, scope=scope)
     shape = _cluster_shape(nodes, counts, result.clusters.roots)
     keys = result.ids
+    roots, inside = result.clusters.roots, result.reclustered
+    # the clusters built this run: every one on a full run, those a change reached on an
+    # incremental one (the others keep their last customer, untouched)
     members: dict[int, list[int]] = defaultdict(list)
-    for i, root in enumerate(result.clusters.roots):
-        members[root].append(i)
-    inside = result.reclustered
+    for i in range(len(roots)) if inside is None else sorted(inside):
+        members[roots[i]].append(i)
+    previous_ids = set(previous.values())
+    members_before: dict[str, set[str]] = defaultdict(set)  # of the last customers rebuilt
     if inside is None:
         customer_of_root, history = ids.assign({root: [keys[i] for i in idx] for root, idx in members.items()}, previous)
-    else:
+        ids_now = set(customer_of_root.values())
+        gone, kept = previous_ids - ids_now, len(previous_ids & ids_now)
+    else:  # reach takes whole customers: each last customer of a reached record is rebuilt here (or gone)
         redone = {previous[keys[i]] for i in inside if keys[i] in previous} | scope.stale_customers
+        for key, cid in previous.items():
+            if cid in redone:
+                members_before[cid].add(key)
         customer_of_root, history = ids.assign(
-            {root: [keys[i] for i in idx] for root, idx in members.items() if root in inside},
-            {k: c for k, c in previous.items() if c in redone}, reserved=set(previous.values()))
-        customer_of_root.update({root: previous[keys[root]] for root in members if root not in inside})
+            {root: [keys[i] for i in idx] for root, idx in members.items()},
+            {k: c for c, held in members_before.items() for k in held}, reserved=previous_ids)
+        ids_now = set(customer_of_root.values())
+        gone, kept = redone - ids_now, len(previous_ids - redone) + len(redone & ids_now)
 
     evidence = _first_links(result)
-    members_before: dict[str, set[str]] = defaultdict(set)
-    for key, cid in previous.items():
-        members_before[cid].add(key)
     customer_rows, link_rows, lineage_rows = [], [], []
     consent_config = survivorship["consent"]
     affected: set[str] = set()  # customers whose rows are (re)written; every one on a full run
     # those a change reached (every one on a full run), in customer-id order: customers and lineage then
     # go into their primary-key indexes in order (random ids cost SQLite 7 of 29 s inserting 4M
     # lineage rows at 1M records); the others stay as stored
-    built = members.items() if inside is None else [(root, idx) for root, idx in members.items() if root in inside]
+    built = members.items()
     stored, convert_stored = ({}, None)
     if incremental:
         with engine.connect() as conn:
             stored, convert_stored = _stored_customers(conn, *[
                 customers.c.customer_id.in_(chunk) for chunk in _chunked(sorted({customer_of_root[r] for r, _ in built}))])
-    gone = set(members_before) - set(customer_of_root.values())
     # one transaction, opened before the rows are built: a full run writes them chunk by chunk into
     # emptied tables, and a chunk is freed once written (1M records: peak 4.8 GB against 6.0 GB);
     # an incremental run first deletes the rows of the customers it rewrites, so it writes at the end
@@ -355,8 +361,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
                 "config_hash": digest, "model_json": json.dumps(result.model),
                 "records": len(keys), "active": True, "trained_at": now, "run_id": run_id}])
     found.save(cache)
-    return _stats(nodes, result, shape, len(affected | gone), order_stats, history, previous,
-                  incremental, companies.stats, set(customer_of_root.values())) | {
+    return _stats(nodes, result, shape, len(affected | gone), order_stats, history, kept,
+                  incremental, companies.stats) | {
         "features_computed": found.computed}
 
 
@@ -472,8 +478,8 @@ def _cluster_shape(nodes: list[dict[str, Any]], counts: list[int], roots: list[i
             "largest_cluster": int(contact_sizes.max(initial=0))}
 
 
-def _stats(nodes, result, shape, rewritten, order_stats, history, previous, incremental,
-           company_stats, ids_now) -> dict[str, Any]:
+def _stats(nodes, result, shape, rewritten, order_stats, history, customer_ids_kept, incremental,
+           company_stats) -> dict[str, Any]:
     changes = defaultdict(int)
     for h in history:
         changes[h["change"]] += 1
@@ -486,7 +492,7 @@ def _stats(nodes, result, shape, rewritten, order_stats, history, previous, incr
             "records_rescored": len(nodes) if result.rescored is None else result.rescored,
             "records_reclustered": len(nodes) if result.reclustered is None else len(result.reclustered),
             **order_stats,
-            "customer_ids_kept": len(ids_now & set(previous.values())),
+            "customer_ids_kept": customer_ids_kept,
             "id_changes": dict(changes), "companies": company_stats}
 
 
