@@ -46,7 +46,6 @@ class MatchResult:
     pairs_scored: int
     reclustered: set[int] | None = None  # positions clustered this run (None: every record)
     rescored: int | None = None  # records whose pairs were scored this run (None: every record)
-    last_run: LastRun | None = None  # with `reclustered`: the last run's customer of each position
 
 
 def sharing(features: pd.DataFrame, scope: Scope) -> np.ndarray:
@@ -242,5 +241,4 @@ def match(features: pd.DataFrame, config: dict[str, Any], trained: dict[str, Any
         roots = np.asarray(clusters.roots, dtype=np.int64)
         roots[outside] = last.first_positions()[last.codes[outside]]
         clusters.roots = roots.tolist()
-    return MatchResult(ids, clusters, trained, report, scored_count, inside, None if changed is None else len(changed),
-                       last)
+    return MatchResult(ids, clusters, trained, report, scored_count, inside, None if changed is None else len(changed))
