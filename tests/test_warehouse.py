@@ -83,7 +83,6 @@ def test_driver_rows_once_converted_equal_the_typed_read(engine):
     assert typed[0]["date_of_birth"] == date(1990, 2, 3) and typed[0]["first_name"] == "Анна"
 
 
-
 def test_driver_rows_give_a_key_the_database_built_as_record_key_builds_it(engine):
     """resolve reads the last run's links with their record key concatenated by the database."""
     from include.identity.ids import record_key
@@ -101,6 +100,7 @@ def test_driver_rows_give_a_key_the_database_built_as_record_key_builds_it(engin
         rows = fetch_driver_rows(conn, sa.select(cs.source + "|" + cs.stream + "|" + cs.record_id, cs.customer_id)
                                  .order_by(cs.customer_id))
     assert [tuple(r) for r in rows] == [(record_key(link), link["customer_id"]) for link in links]
+
 
 def test_rows_sharing_a_value_object_each_store_their_own_value(engine):
     """The writer converts a value once for a run of rows holding the same object (a customer's

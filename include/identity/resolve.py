@@ -346,10 +346,9 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         link_evidence = [_link_row(e, keys, cid, run_id) for e in result.clusters.accepted
                          if (cid := customer_of_root[result.clusters.roots[e.left]]) in affected]
         if incremental:  # only customers that changed (and those gone) are rewritten
-            _replace_customers(conn, affected | gone, customer_rows, link_rows, link_evidence, lineage_rows)
-        else:
-            _write_customers(conn, customer_rows, link_rows, lineage_rows)
-            append_rows(conn, customer_links, link_evidence)
+            _delete_customers(conn, affected | gone)
+        _write_customers(conn, customer_rows, link_rows, lineage_rows)
+        append_rows(conn, customer_links, link_evidence)
         order_stats = core_orders.refresh(conn, rates, run_id)  # after customer_sources: it joins them
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
         append_rows(conn, identity_issues, _issues(result, keys, run_id))
@@ -448,14 +447,11 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _replace_customers(conn: sa.Connection, ids_to_replace: set[str], customer_rows: list[dict],
-                       source_rows: list[dict], link_rows: list[dict], lineage_rows: list[dict]) -> None:
+def _delete_customers(conn: sa.Connection, customer_ids: set[str]) -> None:
+    """The rows of these customers, before an incremental run writes them again (or not: gone)."""
     for table in (customers, customer_sources, customer_links, customer_field_lineage):
-        for chunk in _chunked(sorted(ids_to_replace)):
+        for chunk in _chunked(sorted(customer_ids)):
             conn.execute(table.delete().where(table.c.customer_id.in_(chunk)))
-    for table, rows in ((customers, customer_rows), (customer_sources, source_rows), (customer_links, link_rows),
-                        (customer_field_lineage, lineage_rows)):
-        append_rows(conn, table, rows)
 
 
 def _cluster_shape(nodes: list[dict[str, Any]], counts: list[int], roots: list[int]) -> dict[str, int]:
