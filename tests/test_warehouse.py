@@ -130,3 +130,53 @@ def test_a_row_leaving_out_a_column_gets_its_default_or_null(engine):
     assert {k: (r.is_deleted, r.cursor_value, r.payload) for k, r in rows.items()} == {
         "1": (True, "c1", "a"), "2": (False, None, "b"), "3": (False, None, "c"), "4": (False, None, "b"),
         "5": (True, None, "e")}
+
+
+def _typed_twins() -> tuple[sa.MetaData, sa.Table, sa.Table]:
+    meta = sa.MetaData()
+
+    def table(name: str) -> sa.Table:
+        return sa.Table(name, meta, sa.Column("key", sa.String(20), primary_key=True), sa.Column("text", sa.Text),
+                        sa.Column("count", sa.Integer), sa.Column("ratio", sa.Float), sa.Column("amount", sa.Numeric(14, 2)),
+                        sa.Column("flag", sa.Boolean), sa.Column("day", sa.Date), sa.Column("at", sa.DateTime(timezone=True)))
+    return meta, table("writer_twin_core"), table("writer_twin_fast")
+
+
+def test_the_writer_stores_what_a_core_insert_stores(engine):
+    """PostgreSQL gets the rows by COPY, whose text format escapes tabs, newlines, backslashes and
+    nulls itself: every value must come back as a Core insert's does."""
+    meta, core, fast = _typed_twins()
+    texts = ["plain", "tab\there", "line\nbreak", "back\\slash", "\\N", "", None, "Ёлка ü 😀", "quote ' \" ;", "\r"]
+    rows = [{"key": str(i), "text": text, "count": i - 3 if i % 4 else None, "ratio": i / 7 if i % 3 else None,
+             "amount": Decimal(f"{i}.{i:02d}") if i % 2 else None, "flag": (True, False, None)[i % 3],
+             "day": date(2026, 1, 1 + i) if i % 5 else None,
+             "at": datetime(2026, 2, 3, 4, 5, i, tzinfo=UTC) if i % 6 else None} for i, text in enumerate(texts)]
+    meta.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(core.insert(), rows)
+            append_rows(conn, fast, rows)
+        with engine.connect() as conn:
+            stored = [[tuple(r) for r in conn.execute(sa.select(t).order_by(t.c.key))] for t in (core, fast)]
+        assert stored[1] == stored[0]
+        assert [r[1] for r in stored[1]] == [rows[int(r[0])]["text"] for r in stored[1]]
+    finally:
+        meta.drop_all(engine)
+
+
+def test_a_writer_error_is_sqlalchemys_and_rolls_the_callers_transaction_back(engine):
+    meta, _, fast = _typed_twins()
+    meta.create_all(engine)
+    try:
+        try:
+            with engine.begin() as conn:
+                append_rows(conn, fast, [{"key": "a", "text": "first"}])
+                append_rows(conn, fast, [{"key": "b", "text": "x"}, {"key": "a", "text": "again"}])
+        except sa.exc.IntegrityError as error:
+            assert "writer_twin_fast" in str(error) or "UNIQUE" in str(error).upper()
+        else:
+            raise AssertionError("a duplicate key was written")
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(fast)).scalar() == 0
+    finally:
+        meta.drop_all(engine)
