@@ -2,7 +2,9 @@
 
 Seeding (not measured): N person records are generated deterministically (about N/1.6 people with
 1-3 records each in different sources: woocommerce/customers, mailchimp/members, legacy_crm/contacts,
-quickbooks/customers) and inserted into `person_records` of a fresh SQLite warehouse (migrated),
+quickbooks/customers) and inserted into `person_records` of a fresh warehouse (migrated): a SQLite
+file in the work directory, or with --postgres ADMIN_URL a new database `seam_bench_identity_<N>` on
+that PostgreSQL server (dropped at the end),
 with `name_key` and `email_match_key` derived as staging derives them. Names come from a few hundred
 given names x a few thousand surnames, so namesakes are common; records carry typos, case changes,
 a few Cyrillic spellings, second e-mail addresses, gmail dot / +tag variants, E.164 phones (~70% of
@@ -30,7 +32,7 @@ the parent's peak across exec), after the imports:
                "incremental").
 
 Usage: python -m bench identity [--records 100000,1000000] [--seed 7] [--orders-per-record 0] [--budget 3600]
-                                [--work-dir DIR] [--out bench/results/identity.json]
+                                [--work-dir DIR] [--postgres ADMIN_URL] [--out bench/results/identity.json]
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from bench.staging import peak_rss_mb
 from include.warehouse import get_engine
@@ -257,18 +261,51 @@ class Orders:
         return out
 
 
-def seed(db: Path, records: int, seed_value: int, state: Path, orders_per_record: float = 0.0) -> dict[str, Any]:
-    """A fresh migrated warehouse with `records` person records (and their orders); the generators
-    (for the delta) are pickled."""
-    import sqlalchemy as sa
+def fresh_warehouse(work: Path, size: int, postgres: str | None) -> str:
+    """The URL of an empty warehouse for one size: a SQLite file in `work`, or a new database on the
+    PostgreSQL server whose admin URL is `postgres`. Its feature cache goes with it."""
+    if postgres:
+        name = f"seam_bench_identity_{size}"
+        _admin_execute(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+        url = sa.make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{work / f'warehouse-{size}.db'}"
+    drop_warehouse(url, postgres, only_files=True)
+    return url
 
+
+def drop_warehouse(url: str, postgres: str | None, only_files: bool = False) -> None:
+    from include.identity import feature_cache
+
+    engine = sa.create_engine(url)
+    cache = feature_cache.path_for(engine)
+    engine.dispose()
+    if cache is not None:
+        cache.unlink(missing_ok=True)
+    database = sa.make_url(url).database
+    if url.startswith("sqlite"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+    elif not only_files:
+        _admin_execute(postgres, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+def _admin_execute(admin_url: str, *statements: str) -> None:
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    admin.dispose()
+
+
+def seed(url: str, records: int, seed_value: int, state: Path, orders_per_record: float = 0.0) -> dict[str, Any]:
+    """Seed the empty warehouse at `url` (migrated here) with `records` person records (and their
+    orders); the generators (for the delta) are pickled."""
     from include.warehouse import migrate
     from include.warehouse.schema import order_records, person_records
 
     started = time.perf_counter()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = sa.create_engine(f"sqlite:///{db}")
+    engine = sa.create_engine(url)
     migrate(engine)
     gen, keys, orders = Generator(seed_value), Keys(), Orders(seed_value, orders_per_record)
     truth: dict[str, int] = {}
@@ -299,12 +336,10 @@ def seed(db: Path, records: int, seed_value: int, state: Path, orders_per_record
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def mutate(db: Path, state: Path, share_changed: float = 0.005, share_new: float = 0.005) -> dict[str, Any]:
+def mutate(url: str, state: Path, share_changed: float = 0.005, share_new: float = 0.005) -> dict[str, Any]:
     """Change 0.5% of the records (a new phone, a new e-mail or a name typo, a third each) and add 0.5%
     new records (half of them new records of known people, half new people); the same shares of the
     orders change status, and the new records get their orders."""
-    import sqlalchemy as sa
-
     from include.warehouse.schema import order_records, person_records
 
     with state.open("rb") as fh:
@@ -313,7 +348,7 @@ def mutate(db: Path, state: Path, share_changed: float = 0.005, share_new: float
     orders: Orders = saved["orders"]
     truth: dict[str, int] = saved["truth"]
     keys, rng = Keys(), gen.rng
-    engine = sa.create_engine(f"sqlite:///{db}")
+    engine = sa.create_engine(url)
     t = person_records.c
     chosen = rng.sample(sorted(truth), int(len(truth) * share_changed))
     kinds: Counter[str] = Counter()
@@ -401,9 +436,7 @@ class Timers:
         setattr(module, attr, timed)
 
 
-def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
-    import sqlalchemy as sa
-
+def child_seam(url: str, state: Path, run_id: str) -> dict[str, Any]:
     from include.identity import companies, golden, guards, ids, model
     from include.identity import engine as matching
     from include.identity import orders as core_orders
@@ -424,7 +457,7 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
             (core_orders, "refresh", "orders")]:
         timers.wrap(module, attr, label)
     timers.wrap(resolution, "_stats", "stats")
-    engine = get_engine(f"sqlite:///{db}")  # the pipeline's engine (WAL, cache size)
+    engine = get_engine(url)  # the pipeline's engine (SQLite: WAL, cache size)
     rss_ready = peak_rss_mb()
     start = time.perf_counter()
     stats = resolution.resolve(engine, run_id)
@@ -448,9 +481,8 @@ def child_seam(db: Path, state: Path, run_id: str) -> dict[str, Any]:
             "accuracy": pairwise(assigned, truth)}
 
 
-def child_plain(db: Path, state: Path) -> dict[str, Any]:
+def child_plain(url: str, state: Path) -> dict[str, Any]:
     import pandas as pd
-    import sqlalchemy as sa
 
     from include.config import load_yaml
     from include.identity import model
@@ -460,7 +492,7 @@ def child_plain(db: Path, state: Path) -> dict[str, Any]:
 
     config = load_yaml("matching.yaml")["people"]
     threshold = float(config["threshold_match_weight"])
-    engine = get_engine(f"sqlite:///{db}")
+    engine = get_engine(url)
     rss_ready = peak_rss_mb()
     split: dict[str, float] = {}
     start = mark = time.perf_counter()
@@ -498,8 +530,8 @@ def child_plain(db: Path, state: Path) -> dict[str, Any]:
             "split_s": split, "pairs_scored": int(pairs), "accuracy": pairwise(assigned, truth)}
 
 
-def measure(kind: str, db: Path, state: Path, budget: float, run_id: str = "") -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.identity", "--child", kind, str(db), str(state), run_id]
+def measure(kind: str, url: str, state: Path, budget: float, run_id: str = "") -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "bench.identity", "--child", kind, url, str(state), run_id]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget,  # noqa: S603
                           cwd=Path(__file__).resolve().parent.parent)
     if proc.returncode:
@@ -510,9 +542,8 @@ def measure(kind: str, db: Path, state: Path, budget: float, run_id: str = "") -
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
-        kind, db, state, run_id = argv[1:5]
-        result = child_plain(Path(db), Path(state)) if kind == "plain" else child_seam(
-            Path(db), Path(state), run_id)
+        kind, url, state, run_id = argv[1:5]
+        result = child_plain(url, Path(state)) if kind == "plain" else child_seam(url, Path(state), run_id)
         print(json.dumps(result, default=str))
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench identity", description=__doc__,
@@ -524,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="measurements to leave out: seam,plain,incremental")
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds per measurement before it is killed")
     parser.add_argument("--work-dir", default=None, help="default: a new temporary directory")
+    parser.add_argument("--postgres", default=None, metavar="ADMIN_URL",
+                        help="resolve in a PostgreSQL warehouse: a new database on the server of this URL "
+                             "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres); default SQLite")
     parser.add_argument("--out", default="bench/results/identity.json")
     args = parser.parse_args(argv)
     from include.summary import table
@@ -537,13 +571,15 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
 
     def save() -> None:
-        out.write_text(json.dumps({"sizes": sizes, "seed": args.seed, "results": results}, indent=2, default=str))
+        out.write_text(json.dumps({"sizes": sizes, "seed": args.seed, "results": results,
+                                   "warehouse": "postgresql" if args.postgres else "sqlite"}, indent=2, default=str))
 
-    print(f"bench identity: sizes {sizes}, work dir {work}", flush=True)
+    print(f"bench identity: sizes {sizes}, work dir {work}, warehouse "
+          f"{'postgresql' if args.postgres else 'sqlite'}", flush=True)
     for size in sizes:
-        db, state = work / f"warehouse-{size}.db", work / f"state-{size}.pickle"
+        url, state = fresh_warehouse(work, size, args.postgres), work / f"state-{size}.pickle"
         entry: dict[str, Any] = {"records": size, "orders_per_record": args.orders_per_record,
-                                 "seeding": seed(db, size, args.seed, state, args.orders_per_record)}
+                                 "seeding": seed(url, size, args.seed, state, args.orders_per_record)}
         results.append(entry)
         print(f"  seeded {size} records ({entry['seeding']['people']} people) in {entry['seeding']['seconds']} s",
               flush=True)
@@ -553,9 +589,9 @@ def main(argv: list[str] | None = None) -> int:
             if name in skip or (name == "incremental" and "seam" not in entry):
                 continue
             if name == "incremental":
-                entry["delta"] = mutate(db, state)
+                entry["delta"] = mutate(url, state)
             try:
-                entry[name] = measure(kind, db, state, args.budget, run_id)
+                entry[name] = measure(kind, url, state, args.budget, run_id)
             except (subprocess.TimeoutExpired, RuntimeError) as exc:
                 entry[name] = {"failed": str(exc)[-2000:]}
                 print(f"  {size} {name}: {str(exc)[-2000:]}", flush=True)
@@ -573,8 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         if "seconds" in seam and "seconds" in inc:
             entry["incremental_over_full"] = round(inc["seconds"] / seam["seconds"], 3)
         save()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        drop_warehouse(url, args.postgres)
     print()
     rows = []
     for e in results:
