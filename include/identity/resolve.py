@@ -34,7 +34,13 @@ from include.identity import feature_cache, golden, ids, overrides, without_cycl
 from include.identity import orders as core_orders
 from include.identity.clustering import Edge
 from include.identity.ids import record_key
-from include.warehouse import append_rows, fetch_dicts, fetch_driver_dicts, fetch_driver_rows
+from include.warehouse import (
+    append_rows,
+    fetch_dicts,
+    fetch_driver_dicts,
+    fetch_driver_rows,
+    refresh_statistics,
+)
 from include.warehouse.reader import Converter
 from include.warehouse.schema import (
     consents,
@@ -349,6 +355,8 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
             _delete_customers(conn, affected | gone)
         _write_customers(conn, customer_rows, link_rows, lineage_rows)
         append_rows(conn, customer_links, link_evidence)
+        if not incremental:  # rewritten whole: the next run's deletes by customer id plan from these
+            refresh_statistics(conn, customers, customer_sources, customer_links, customer_field_lineage)
         order_stats = core_orders.refresh(conn, rates, run_id)  # after customer_sources: it joins them
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
         append_rows(conn, identity_issues, _issues(result, keys, run_id))

@@ -134,3 +134,16 @@ def replace_from_select(conn: sa.Connection, table: sa.Table, columns: Sequence[
     conn.execute(table.delete())
     for select in selects:
         append_from_select(conn, table, columns, select)
+
+
+def refresh_statistics(conn: sa.Connection, *tables: sa.Table) -> None:
+    """Planner statistics of tables just rewritten in bulk, in the caller's transaction. PostgreSQL
+    plans from statistics autovacuum refreshes only some time after the commit; until then a table
+    of a million fresh rows looks empty, and an incremental resolve's delete by customer id scanned
+    whole tables (1M records: 10.8 s of deletes, 1.9 s with statistics; ANALYZE of the four
+    customer tables: 0.8 s). SQLite plans well without: nothing to do there."""
+    if conn.dialect.name != "postgresql":
+        return
+    preparer = conn.dialect.identifier_preparer
+    for table in tables:
+        conn.exec_driver_sql(f"ANALYZE {preparer.format_table(table)}")
