@@ -731,3 +731,13 @@ def test_a_record_with_a_server_drivers_dates_and_decimals_hashes_as_alone():
     assert len(set(hashes)) == 4
     assert content_hashes([plain]).tolist() == hashes[:1]
     assert content_hashes([dated]).tolist() == hashes[1:2]
+    # the same text as a string is another value; a decimal where the rows before held none, and
+    # a record without any, hash as they do alone, in any order
+    texted = {**dated, "date_of_birth": "1990-05-01"}
+    late = {"record_id": "3", "date_of_birth": None, "amount": Decimal("2.5")}
+    undated = {"record_id": "4", "date_of_birth": None, "amount": None}
+    batch = [dated, texted, late, undated]
+    alone = [content_hashes([r]).tolist()[0] for r in batch]
+    assert len(set(alone)) == 4
+    assert content_hashes(batch).tolist() == alone
+    assert content_hashes(batch[::-1]).tolist() == alone[::-1]
