@@ -180,3 +180,18 @@ def test_a_writer_error_is_sqlalchemys_and_rolls_the_callers_transaction_back(en
             assert conn.execute(sa.select(sa.func.count()).select_from(fast)).scalar() == 0
     finally:
         meta.drop_all(engine)
+
+
+def test_rows_appended_first_on_a_connection_are_kept_by_its_commit(engine):
+    """Commit as you go: the writer's rows are in the connection's transaction even when nothing
+    else began it (PostgreSQL's COPY runs on the driver's connection, beside SQLAlchemy's autobegin)."""
+    meta, _, fast = _typed_twins()
+    meta.create_all(engine)
+    try:
+        with engine.connect() as conn:
+            append_rows(conn, fast, [{"key": "a", "text": "kept"}])
+            conn.commit()
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(fast.c.text)).scalars().all() == ["kept"]
+    finally:
+        meta.drop_all(engine)
