@@ -56,6 +56,8 @@ from include.warehouse.schema import (
 )
 
 MARSHAL_FORMAT = 2  # the last without references: 3 and later mark objects met twice, which depends on identity
+# the tables holding a customer's rows: emptied by a full run, deleted by customer id by an incremental one
+CUSTOMER_TABLES = (customers, customer_sources, customer_links, customer_field_lineage)
 WRITE_CHUNK = 20_000  # customers a full run builds before it writes their rows and frees them
 INCREMENTAL_SHARE = 0.2  # above this share of new or changed records, a full scoring run is cheaper
 PERSON_TO_INPUT = {"address_line1": "street", "address_line2": "address_line_2"}
@@ -346,7 +348,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
     # an incremental run first deletes the rows of the customers it rewrites, so it writes at the end
     with engine.begin() as conn:
         if not incremental:
-            for table in (customers, customer_sources, customer_links, customer_field_lineage):
+            for table in CUSTOMER_TABLES:
                 conn.execute(table.delete())
         for root, idx in sorted(built, key=lambda item: customer_of_root[item[0]]):
             records = [typed(nodes[i]) for i in idx]
@@ -382,7 +384,7 @@ def resolve(engine: sa.Engine, run_id: str, *, retrain: bool = False,
         _write_customers(conn, customer_rows, link_rows, lineage_rows)
         append_rows(conn, customer_links, link_evidence)
         if not incremental:  # rewritten whole: the next run's deletes by customer id plan from these
-            refresh_statistics(conn, customers, customer_sources, customer_links, customer_field_lineage)
+            refresh_statistics(conn, *CUSTOMER_TABLES)
         order_stats = core_orders.refresh(conn, rates, run_id)  # after customer_sources: it joins them
         append_rows(conn, customer_id_history, [{**h, "run_id": run_id, "changed_at": now} for h in history])
         append_rows(conn, identity_issues, _issues(result, keys, run_id))
@@ -483,7 +485,7 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 def _delete_customers(conn: sa.Connection, customer_ids: set[str]) -> None:
     """The rows of these customers, before an incremental run writes them again (or not: gone)."""
-    for table in (customers, customer_sources, customer_links, customer_field_lineage):
+    for table in CUSTOMER_TABLES:
         for chunk in _chunked(sorted(customer_ids)):
             conn.execute(table.delete().where(table.c.customer_id.in_(chunk)))
 
